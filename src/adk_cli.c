@@ -1,0 +1,286 @@
+/*
+ * adk_cli: table-driven option parsing and program start/end shared by all apps.
+ */
+#include "adk_cli.h"
+
+#include "adk_io.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gsl/gsl_errno.h>
+
+static const adk_opt_t *find_opt(const adk_opt_t *opts, const char *name, size_t len)
+{
+    for (const adk_opt_t *o = opts; o && o->name; o++) {
+        if (strlen(o->name) == len && strncmp(o->name, name, len) == 0) {
+            return o;
+        }
+    }
+    return NULL;
+}
+
+static int set_value(adk_ctx_t *ctx, const adk_opt_t *o, const char *v)
+{
+    char *end = NULL;
+    errno = 0;
+    switch (o->type) {
+    case ADK_OPT_INT: {
+        long x = strtol(v, &end, 10);
+        if (end == v || *end || errno || x < INT_MIN || x > INT_MAX) {
+            return ADK_ERR(ctx, ADK_EINVAL, "--%s: '%s' is not an integer", o->name, v);
+        }
+        *(int *)o->target = (int)x;
+        return ADK_OK;
+    }
+    case ADK_OPT_I64: {
+        long long x = strtoll(v, &end, 10);
+        if (end == v || *end || errno) {
+            return ADK_ERR(ctx, ADK_EINVAL, "--%s: '%s' is not an integer", o->name, v);
+        }
+        *(int64_t *)o->target = (int64_t)x;
+        return ADK_OK;
+    }
+    case ADK_OPT_U64: {
+        if (v[0] == '-') {
+            return ADK_ERR(ctx, ADK_EINVAL, "--%s: '%s' must not be negative", o->name, v);
+        }
+        unsigned long long x = strtoull(v, &end, 10);
+        if (end == v || *end || errno) {
+            return ADK_ERR(ctx, ADK_EINVAL, "--%s: '%s' is not a non-negative integer", o->name,
+                           v);
+        }
+        *(uint64_t *)o->target = (uint64_t)x;
+        return ADK_OK;
+    }
+    case ADK_OPT_DOUBLE: {
+        double x = strtod(v, &end);
+        if (end == v || *end || !isfinite(x)) {
+            return ADK_ERR(ctx, ADK_EINVAL, "--%s: '%s' is not a finite number", o->name, v);
+        }
+        *(double *)o->target = x;
+        return ADK_OK;
+    }
+    case ADK_OPT_STR:
+        *(const char **)o->target = v;
+        return ADK_OK;
+    default:
+        return ADK_ERR(ctx, ADK_EINTERNAL, "--%s: bad option table", o->name);
+    }
+}
+
+static void print_default(const adk_opt_t *o)
+{
+    switch (o->type) {
+    case ADK_OPT_INT:
+        printf(" (default: %d)", *(int *)o->target);
+        break;
+    case ADK_OPT_I64:
+        printf(" (default: %" PRId64 ")", *(int64_t *)o->target);
+        break;
+    case ADK_OPT_U64:
+        printf(" (default: %" PRIu64 ")", *(uint64_t *)o->target);
+        break;
+    case ADK_OPT_DOUBLE:
+        printf(" (default: %g)", *(double *)o->target);
+        break;
+    case ADK_OPT_STR:
+        if (*(const char **)o->target) {
+            printf(" (default: %s)", *(const char **)o->target);
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+static void print_help(const adk_ctx_t *ctx, const adk_cli_t *cli)
+{
+    static const adk_opt_t common[] = {
+        {"quiet", ADK_OPT_FLAG, NULL, NULL, "no progress lines on stderr"},
+        {"help", ADK_OPT_FLAG, NULL, NULL, "show this help and exit"},
+        {"version", ADK_OPT_FLAG, NULL, NULL, "show the version and exit"},
+        {NULL, 0, NULL, NULL, NULL}};
+    printf("Usage: %s %s\n\n%s\n\nOptions:\n", adk_ctx_prog(ctx), cli->usage, cli->summary);
+    int width = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        for (int t = 0; t < 2; t++) {
+            const adk_opt_t *tab = t == 0 ? cli->opts : common;
+            for (const adk_opt_t *o = tab; o && o->name; o++) {
+                int w = (int)strlen(o->name) + 2 + (o->arg ? (int)strlen(o->arg) + 1 : 0);
+                if (pass == 0) {
+                    width = w > width ? w : width;
+                    continue;
+                }
+                printf("  --%s%s%s%*s  %s", o->name, o->arg ? " " : "", o->arg ? o->arg : "",
+                       width - w, "", o->help);
+                if (o->target && o->type != ADK_OPT_FLAG) {
+                    print_default(o);
+                }
+                printf("\n");
+            }
+        }
+    }
+    if (cli->epilog) {
+        printf("\n%s\n", cli->epilog);
+    }
+    printf("\nExit codes: 0 ok, 1 usage, 2 bad data, 3 I/O, 4 no convergence, 70 internal.\n");
+    fflush(stdout);
+}
+
+int adk_cli_parse(adk_ctx_t *ctx, const adk_cli_t *cli, int argc, char **argv, int *npos,
+                  char ***pos)
+{
+    *npos = 0;
+    *pos = calloc((size_t)(argc > 0 ? argc : 1), sizeof(char *));
+    if (!*pos) {
+        return ADK_ERR(ctx, ADK_ENOMEM, "out of memory");
+    }
+    int only_pos = 0, want_help = 0, want_version = 0, quiet = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (only_pos || a[0] != '-' || a[1] == '\0') {
+            (*pos)[(*npos)++] = argv[i];
+            continue;
+        }
+        if (strcmp(a, "--") == 0) {
+            only_pos = 1;
+            continue;
+        }
+        if (strcmp(a, "-h") == 0) {
+            want_help = 1;
+            continue;
+        }
+        if (strcmp(a, "-V") == 0) {
+            want_version = 1;
+            continue;
+        }
+        if (a[1] != '-') {
+            return ADK_ERR(ctx, ADK_EINVAL, "unknown option '%s' (see --help)", a);
+        }
+        const char *name = a + 2;
+        const char *eq = strchr(name, '=');
+        size_t len = eq ? (size_t)(eq - name) : strlen(name);
+        const adk_opt_t *o = find_opt(cli->opts, name, len);
+        if (!o) {
+            int *flag = NULL;
+            if (len == 4 && strncmp(name, "help", 4) == 0) {
+                flag = &want_help;
+            } else if (len == 7 && strncmp(name, "version", 7) == 0) {
+                flag = &want_version;
+            } else if (len == 5 && strncmp(name, "quiet", 5) == 0) {
+                flag = &quiet;
+            }
+            if (!flag) {
+                return ADK_ERR(ctx, ADK_EINVAL, "unknown option '--%.*s' (see --help)", (int)len,
+                               name);
+            }
+            if (eq) {
+                return ADK_ERR(ctx, ADK_EINVAL, "option '--%.*s' takes no value", (int)len, name);
+            }
+            *flag = 1;
+            continue;
+        }
+        if (o->type == ADK_OPT_FLAG) {
+            if (eq) {
+                return ADK_ERR(ctx, ADK_EINVAL, "option '--%s' takes no value", o->name);
+            }
+            *(int *)o->target = 1;
+            continue;
+        }
+        const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+        if (!v) {
+            return ADK_ERR(ctx, ADK_EINVAL, "option '--%s' needs a value (%s)", o->name,
+                           o->arg ? o->arg : "VALUE");
+        }
+        ADK_CHECK(set_value(ctx, o, v));
+    }
+    if (want_help || want_version) {
+        if (adk_ctx_rank(ctx) == 0) {
+            if (want_help) {
+                print_help(ctx, cli);
+            } else {
+                printf("%s %s\n", adk_ctx_prog(ctx), adk_version());
+                fflush(stdout);
+            }
+        }
+        return ADK_EXIT;
+    }
+    adk_ctx_set_quiet(ctx, quiet);
+    if (*npos < cli->min_pos) {
+        return ADK_ERR(ctx, ADK_EINVAL, "missing argument: usage: %s %s", adk_ctx_prog(ctx),
+                       cli->usage);
+    }
+    if (*npos > cli->max_pos) {
+        return ADK_ERR(ctx, ADK_EINVAL, "unexpected argument '%s' (see --help)",
+                       (*pos)[cli->max_pos]);
+    }
+    return ADK_OK;
+}
+
+int adk_cli_parse_list(adk_ctx_t *ctx, const char *opt, const char *s, double **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    size_t cap = 1;
+    for (const char *p = s; *p; p++) {
+        cap += *p == ',';
+    }
+    double *v = malloc(cap * sizeof(double));
+    if (!v) {
+        return ADK_ERR(ctx, ADK_ENOMEM, "out of memory");
+    }
+    const char *p = s;
+    for (;;) {
+        char *end;
+        double x = strtod(p, &end);
+        if (end == p || !isfinite(x) || (*end != ',' && *end != '\0')) {
+            free(v);
+            return ADK_ERR(ctx, ADK_EINVAL, "--%s: '%s' is not a comma-separated list of numbers",
+                           opt, s);
+        }
+        v[(*n)++] = x;
+        if (*end == '\0') {
+            break;
+        }
+        p = end + 1;
+    }
+    *out = v;
+    return ADK_OK;
+}
+
+int adk_cli_begin(int *argc, char ***argv, adk_ctx_t **ctx)
+{
+    *ctx = NULL;
+    if (MPI_Init(argc, argv) != MPI_SUCCESS) {
+        fprintf(stderr, "adkit: MPI_Init failed\n");
+        return ADK_EMPI;
+    }
+    /* The library reports errors itself: no aborting GSL handler, no HDF5 stack dumps. */
+    gsl_set_error_handler_off();
+    adk_io_quiet_hdf5();
+    int st = adk_ctx_create(MPI_COMM_WORLD, *argc, *argv, ctx);
+    if (st != ADK_OK) {
+        int rank = 0;
+        MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+        if (rank == 0) {
+            fprintf(stderr, "%s: cannot set up the run: %s\n", (*argv)[0], adk_strerror(st));
+        }
+    }
+    return st;
+}
+
+int adk_cli_end(adk_ctx_t *ctx, int st)
+{
+    if (ctx) {
+        adk_ctx_report(ctx, st);
+        adk_ctx_free(ctx);
+    }
+    MPI_Finalize();
+    return adk_exit_code(st);
+}

@@ -1,0 +1,64 @@
+/*
+ * adk_cli: one command-line style for every adkit program.
+ * Each option is one table row (name, type, target, metavariable, help), so --help cannot drift
+ * from parsing; the target's initial value is the default shown by --help. GNU long options
+ * (--name VALUE or --name=VALUE), strict number parsing, --help, --version and --quiet built in.
+ */
+#ifndef ADK_CLI_H
+#define ADK_CLI_H
+
+#include <stdint.h>
+
+#include "adk_ctx.h"
+
+typedef enum {
+    ADK_OPT_FLAG,   /* int, set to 1 */
+    ADK_OPT_INT,    /* int */
+    ADK_OPT_I64,    /* int64_t */
+    ADK_OPT_U64,    /* uint64_t (seeds) */
+    ADK_OPT_DOUBLE, /* double, finite */
+    ADK_OPT_STR     /* const char *, points into argv */
+} adk_opt_type_t;
+
+typedef struct {
+    const char *name; /* long name without "--"; NULL ends the table */
+    adk_opt_type_t type;
+    void *target;
+    const char *arg;  /* metavariable shown in --help, e.g. "K" */
+    const char *help;
+} adk_opt_t;
+
+typedef struct {
+    const char *usage;   /* shown after the program name, e.g. "[OPTIONS] INPUT" */
+    const char *summary; /* what the program does, one paragraph */
+    const adk_opt_t *opts;
+    int min_pos, max_pos; /* number of positional arguments allowed */
+    const char *epilog;   /* extra text after the options (examples), or NULL */
+} adk_cli_t;
+
+/**
+ * Parse argv against the table. Positional arguments are returned in order (pointers into argv).
+ * @return ADK_OK; ADK_EXIT after printing --help/--version (exit 0); ADK_EINVAL for a usage error
+ *         (message stored). Every rank parses the same argv, so the result is already agreed.
+ * Local, but prints only on rank 0.
+ */
+int adk_cli_parse(adk_ctx_t *ctx, const adk_cli_t *cli, int argc, char **argv, int *npos,
+                  char ***pos);
+
+/**
+ * Program start: MPI_Init, library error handlers off (GSL, HDF5), context creation.
+ * @return ADK_OK or a status; on failure *ctx may be NULL and the program should return
+ *         adk_cli_end(NULL, st).
+ */
+int adk_cli_begin(int *argc, char ***argv, adk_ctx_t **ctx);
+
+/**
+ * Program end: report an agreed failure once from rank 0, free the context, MPI_Finalize.
+ * @return the process exit code for @p st (README "Exit codes").
+ */
+int adk_cli_end(adk_ctx_t *ctx, int st);
+
+/** Parse a comma-separated list of doubles ("1,2.5,3") into a malloc'd array. Local. */
+int adk_cli_parse_list(adk_ctx_t *ctx, const char *opt, const char *s, double **out, size_t *n);
+
+#endif

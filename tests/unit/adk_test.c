@@ -1,0 +1,76 @@
+/*
+ * adk_test: CUnit-to-TAP runner for the unit tests, safe to run at any rank count.
+ */
+#include "adk_test.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <CUnit/TestRun.h>
+
+#include "adk_cli.h"
+
+static adk_ctx_t *test_ctx;
+static char path_buf[4096];
+
+adk_ctx_t *adk_test_ctx(void)
+{
+    return test_ctx;
+}
+
+const char *adk_test_path(const char *name)
+{
+    const char *dir = getenv("ADK_TEST_TMP");
+    snprintf(path_buf, sizeof(path_buf), "%s/%s", dir && *dir ? dir : ".", name);
+    return path_buf;
+}
+
+int adk_test_main(int argc, char **argv, const char *suite, const adk_test_t *tests)
+{
+    adk_ctx_t *ctx = NULL;
+    if (adk_cli_begin(&argc, &argv, &ctx) != ADK_OK) {
+        return adk_cli_end(ctx, ADK_EMPI);
+    }
+    test_ctx = ctx;
+    int rank = adk_ctx_rank(ctx);
+    if (CU_initialize_registry() != CUE_SUCCESS) {
+        return adk_cli_end(ctx, ADK_ENOMEM);
+    }
+    CU_set_error_action(CUEA_IGNORE);
+    CU_pSuite s = CU_add_suite(suite, NULL, NULL);
+    int n = 0;
+    for (const adk_test_t *t = tests; t->name; t++, n++) {
+        CU_add_test(s, t->name, t->fn);
+    }
+    if (rank == 0) {
+        printf("1..%d\n", n);
+    }
+    int i = 0, failed = 0;
+    for (const adk_test_t *t = tests; t->name; t++, i++) {
+        unsigned before = CU_get_number_of_failures();
+        CU_pTest pt = CU_get_test_by_name(t->name, s);
+        CU_run_test(s, pt);
+        int mine = (int)(CU_get_number_of_failures() - before), all = 0;
+        MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+        if (mine > 0) { /* each rank shows its own failed assertions */
+            for (CU_pFailureRecord f = CU_get_failure_list(); f; f = f->pNext) {
+                if (f->pTest == pt || f->pTest == NULL) {
+                    fprintf(stdout, "# rank %d: %s:%u: %s\n", rank, f->strFileName,
+                            f->uiLineNumber, f->strCondition);
+                }
+            }
+            fflush(stdout);
+        }
+        MPI_Barrier(MPI_COMM_WORLD);
+        if (rank == 0) {
+            printf("%s %d - %s: %s\n", all ? "not ok" : "ok", i + 1, suite, t->name);
+            fflush(stdout);
+        }
+        failed += all > 0;
+    }
+    CU_cleanup_registry();
+    adk_cli_end(ctx, ADK_OK);
+    return 0; /* TAP lines carry the verdict */
+}

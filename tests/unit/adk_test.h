@@ -1,0 +1,32 @@
+/*
+ * adk_test: CUnit runner that speaks TAP and understands MPI.
+ * Every rank runs the same tests in the same order; after each test the failure counts are summed
+ * over the ranks, so an assertion failing on any rank fails the test, and rank 0 prints one TAP line.
+ */
+#ifndef ADK_TEST_H
+#define ADK_TEST_H
+
+#include <CUnit/CUnit.h>
+
+#include "adk_ctx.h"
+
+typedef struct {
+    const char *name;
+    CU_TestFunc fn;
+} adk_test_t;
+
+/** Run the tests (NULL-terminated) as one suite; returns the process exit status. */
+int adk_test_main(int argc, char **argv, const char *suite, const adk_test_t *tests);
+
+/** The context tests use (on MPI_COMM_WORLD). */
+adk_ctx_t *adk_test_ctx(void);
+
+/** A path for a scratch file in the test working directory, unique per call name. */
+const char *adk_test_path(const char *name);
+
+/* Relative closeness with a stated tolerance. */
+#define ADK_ASSERT_REL(a, b, tol)                                                                  \
+    CU_ASSERT(fabs((double)(a) - (double)(b)) <=                                                   \
+              (tol) * (fabs((double)(b)) > 1e-300 ? fabs((double)(b)) : 1.0))
+
+#endif
