@@ -52,8 +52,7 @@ static int set_value(adk_ctx_t *ctx, const adk_opt_t *o, const char *v)
         }
         unsigned long long x = strtoull(v, &end, 10);
         if (end == v || *end || errno) {
-            return ADK_ERR(ctx, ADK_EINVAL, "--%s: '%s' is not a non-negative integer", o->name,
-                           v);
+            return ADK_ERR(ctx, ADK_EINVAL, "--%s: '%s' is not a non-negative integer", o->name, v);
         }
         *(uint64_t *)o->target = (uint64_t)x;
         return ADK_OK;

@@ -24,7 +24,7 @@ typedef struct {
     const char *name; /* long name without "--"; NULL ends the table */
     adk_opt_type_t type;
     void *target;
-    const char *arg;  /* metavariable shown in --help, e.g. "K" */
+    const char *arg; /* metavariable shown in --help, e.g. "K" */
     const char *help;
 } adk_opt_t;
 

@@ -263,8 +263,9 @@ static int parse_row(adk_ctx_t *ctx, const char *file, long long lineno, long lo
 {
     int nf = count_fields(s);
     if (nf != lay->fields) {
-        return ADK_ERR(ctx, ADK_EDATA, "%s line %lld (row %lld): %d fields, expected %d (ragged row)",
-                       file, lineno, row, nf, lay->fields);
+        return ADK_ERR(ctx, ADK_EDATA,
+                       "%s line %lld (row %lld): %d fields, expected %d (ragged row)", file, lineno,
+                       row, nf, lay->fields);
     }
     const char *a = s;
     int j = 0;
@@ -274,8 +275,9 @@ static int parse_row(adk_ctx_t *ctx, const char *file, long long lineno, long lo
         double v;
         if (!parse_field(a, end, &v)) {
             int len = (int)(end - a) > 40 ? 40 : (int)(end - a);
-            return ADK_ERR(ctx, ADK_EDATA, "%s line %lld (row %lld): non-numeric value '%.*s' in column %d",
-                           file, lineno, row, len, a, k);
+            return ADK_ERR(ctx, ADK_EDATA,
+                           "%s line %lld (row %lld): non-numeric value '%.*s' in column %d", file,
+                           lineno, row, len, a, k);
         }
         if (!isfinite(v)) {
             return ADK_ERR(ctx, ADK_EDATA, "%s line %lld (row %lld): %s in column %d", file, lineno,
@@ -283,8 +285,9 @@ static int parse_row(adk_ctx_t *ctx, const char *file, long long lineno, long lo
         }
         if (k == lay->lcol) {
             if (v != floor(v) || fabs(v) > 9.0e15) {
-                return ADK_ERR(ctx, ADK_EDATA, "%s line %lld (row %lld): label %g is not an integer",
-                               file, lineno, row, v);
+                return ADK_ERR(ctx, ADK_EDATA,
+                               "%s line %lld (row %lld): label %g is not an integer", file, lineno,
+                               row, v);
             }
             *label = (int64_t)v;
         } else {

@@ -318,8 +318,8 @@ static int read_h5_rows(adk_ctx_t *ctx, const char *spec, const char *file, cons
     }
     if (st == ADK_OK) { /* shape checks: every rank sees the same metadata */
         if (ndims != 2) {
-            st = ADK_ERR(ctx, ADK_EDATA, "%s: dataset is %d-D, expected a 2-D rows x columns matrix",
-                         spec, ndims);
+            st = ADK_ERR(ctx, ADK_EDATA,
+                         "%s: dataset is %d-D, expected a 2-D rows x columns matrix", spec, ndims);
         } else if (dims[0] == 0 || dims[1] == 0) {
             st = ADK_ERR(ctx, ADK_EDATA, "%s: empty data (%llu x %llu)", spec,
                          (unsigned long long)dims[0], (unsigned long long)dims[1]);
@@ -604,8 +604,8 @@ int adk_io_attr_f64(adk_ctx_t *ctx, const char *file, const char *obj, const cha
     return read_attr(ctx, file, obj, name, out, NULL, 0);
 }
 
-int adk_io_attr_str(adk_ctx_t *ctx, const char *file, const char *obj, const char *name,
-                    char *buf, size_t len)
+int adk_io_attr_str(adk_ctx_t *ctx, const char *file, const char *obj, const char *name, char *buf,
+                    size_t len)
 {
     return read_attr(ctx, file, obj, name, NULL, buf, len);
 }
@@ -955,8 +955,8 @@ static int create_dset(adk_out_t *o, const char *name, hid_t ftype, int rank, co
     if (sp >= 0) {
         H5Sclose(sp);
     }
-    int st = *ds < 0 ? ADK_ERR(ctx, ADK_EHDF5, "%s: cannot create dataset '%s'", o->path, name)
-                     : ADK_OK;
+    int st =
+        *ds < 0 ? ADK_ERR(ctx, ADK_EHDF5, "%s: cannot create dataset '%s'", o->path, name) : ADK_OK;
     st = adk_ctx_agree(ctx, st);
     if (st != ADK_OK && *ds >= 0) {
         H5Dclose(*ds);
@@ -965,18 +965,62 @@ static int create_dset(adk_out_t *o, const char *name, hid_t ftype, int rank, co
     return st;
 }
 
-int adk_out_rows(adk_out_t *o, const char *name, adk_dtype_t type, const void *buf, int64_t n,
-                 int64_t row0, size_t nloc, size_t d)
+struct adk_odset {
+    adk_out_t *o;
+    hid_t ds, mtype;
+    size_t d;
+    char what[512];
+};
+
+int adk_out_dset(adk_out_t *o, const char *name, adk_dtype_t type, int64_t n, size_t d,
+                 adk_odset_t **out)
 {
+    *out = NULL;
     hid_t ftype, mtype, ds = -1;
     dtype_of(type, &ftype, &mtype);
     hsize_t dims[2] = {(hsize_t)n, (hsize_t)d};
     int st = create_dset(o, name, ftype, d ? 2 : 1, dims, &ds);
-    if (st == ADK_OK) {
-        char what[512];
-        snprintf(what, sizeof(what), "%s:%s", o->path, name);
-        st = h5_xfer_rows(o->ctx, ds, mtype, (void *)buf, row0, nloc, d, 1, what);
+    if (st != ADK_OK) {
+        return st;
+    }
+    adk_odset_t *w = calloc(1, sizeof(*w));
+    st = adk_ctx_agree(o->ctx, w ? ADK_OK : ADK_ERR(o->ctx, ADK_ENOMEM, "out of memory"));
+    if (st != ADK_OK) {
+        free(w);
         H5Dclose(ds);
+        return st;
+    }
+    w->o = o;
+    w->ds = ds;
+    w->mtype = mtype;
+    w->d = d;
+    snprintf(w->what, sizeof(w->what), "%s:%s", o->path, name);
+    *out = w;
+    return ADK_OK;
+}
+
+int adk_odset_write(adk_odset_t *w, const void *buf, int64_t row0, size_t nloc)
+{
+    return h5_xfer_rows(w->o->ctx, w->ds, w->mtype, (void *)buf, row0, nloc, w->d, 1, w->what);
+}
+
+void adk_odset_close(adk_odset_t *w)
+{
+    if (!w) {
+        return;
+    }
+    H5Dclose(w->ds);
+    free(w);
+}
+
+int adk_out_rows(adk_out_t *o, const char *name, adk_dtype_t type, const void *buf, int64_t n,
+                 int64_t row0, size_t nloc, size_t d)
+{
+    adk_odset_t *w = NULL;
+    int st = adk_out_dset(o, name, type, n, d, &w);
+    if (st == ADK_OK) {
+        st = adk_odset_write(w, buf, row0, nloc);
+        adk_odset_close(w);
     }
     return st;
 }
@@ -984,19 +1028,9 @@ int adk_out_rows(adk_out_t *o, const char *name, adk_dtype_t type, const void *b
 int adk_out_small(adk_out_t *o, const char *name, adk_dtype_t type, const void *buf, size_t rows,
                   size_t cols)
 {
-    hid_t ftype, mtype, ds = -1;
-    dtype_of(type, &ftype, &mtype);
-    hsize_t dims[2] = {(hsize_t)rows, (hsize_t)cols};
-    int st = create_dset(o, name, ftype, cols ? 2 : 1, dims, &ds);
-    if (st == ADK_OK) {
-        /* rank 0 writes everything, the others join the collective call with empty selections */
-        int rank0 = adk_ctx_rank(o->ctx) == 0;
-        char what[512];
-        snprintf(what, sizeof(what), "%s:%s", o->path, name);
-        st = h5_xfer_rows(o->ctx, ds, mtype, (void *)buf, 0, rank0 ? rows : 0, cols, 1, what);
-        H5Dclose(ds);
-    }
-    return st;
+    /* rank 0 writes everything, the others join the collective call with empty selections */
+    int rank0 = adk_ctx_rank(o->ctx) == 0;
+    return adk_out_rows(o, name, type, buf, (int64_t)rows, 0, rank0 ? rows : 0, cols);
 }
 
 void adk_out_discard(adk_out_t *o)
@@ -1042,5 +1076,46 @@ int adk_out_commit(adk_out_t *o, int st)
         return st;
     }
     out_free(o);
+    return ADK_OK;
+}
+
+int adk_io_write_text(adk_ctx_t *ctx, const char *path, unsigned flags, const char *text)
+{
+    int st = adk_out_check(ctx, path, flags);
+    if (st != ADK_OK) {
+        return st;
+    }
+    int err = 0;
+    if (adk_ctx_rank(ctx) == 0) {
+        size_t len = strlen(path) + 32;
+        char *tmp = malloc(len);
+        if (!tmp) {
+            err = ENOMEM;
+        } else {
+            snprintf(tmp, len, "%s.tmp-%lld", path, (long long)getpid());
+            FILE *f = fopen(tmp, "w");
+            if (!f) {
+                err = errno;
+            } else {
+                if (fputs(text, f) == EOF) {
+                    err = errno ? errno : EIO;
+                }
+                if (fclose(f) != 0 && !err) {
+                    err = errno;
+                }
+                if (!err && rename(tmp, path) != 0) {
+                    err = errno;
+                }
+                if (err) {
+                    unlink(tmp);
+                }
+            }
+            free(tmp);
+        }
+    }
+    MPI_Bcast(&err, 1, MPI_INT, 0, adk_ctx_comm(ctx));
+    if (err) {
+        return ADK_ERR(ctx, ADK_EIO, "cannot write '%s': %s", path, strerror(err));
+    }
     return ADK_OK;
 }

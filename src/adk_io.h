@@ -28,9 +28,9 @@ typedef struct adk_rows {
 } adk_rows_t;
 
 typedef struct {
-    int64_t align;          /* 1: plain split; ADK_ALIGN_REPRO: reproducibility blocks */
-    const char *labels;     /* HDF5 spec of 1-D labels to read alongside, or NULL */
-    const char *label_col;  /* CSV: column (0-based index or header name) holding labels */
+    int64_t align;         /* 1: plain split; ADK_ALIGN_REPRO: reproducibility blocks */
+    const char *labels;    /* HDF5 spec of 1-D labels to read alongside, or NULL */
+    const char *label_col; /* CSV: column (0-based index or header name) holding labels */
 } adk_read_opts_t;
 
 /* Element types for writing. */
@@ -74,8 +74,8 @@ int adk_io_exists(adk_ctx_t *ctx, const char *file, const char *dset, int *exist
 int adk_io_attr_f64(adk_ctx_t *ctx, const char *file, const char *obj, const char *name,
                     double *out);
 /** Read a string attribute into @p buf (truncated to @p len). Collective. */
-int adk_io_attr_str(adk_ctx_t *ctx, const char *file, const char *obj, const char *name,
-                    char *buf, size_t len);
+int adk_io_attr_str(adk_ctx_t *ctx, const char *file, const char *obj, const char *name, char *buf,
+                    size_t len);
 
 /** Split "FILE.h5:/dset" into malloc'd file and dataset names (dataset NULL for CSV). Local. */
 int adk_io_split_spec(adk_ctx_t *ctx, const char *spec, char **file, char **dset, int *is_csv);
@@ -114,6 +114,22 @@ int adk_out_update(adk_ctx_t *ctx, const char *path, adk_out_t **out);
 int adk_out_rows(adk_out_t *o, const char *name, adk_dtype_t type, const void *buf, int64_t n,
                  int64_t row0, size_t nloc, size_t d);
 
+/* A distributed dataset written in several collective slabs (streaming large outputs). */
+typedef struct adk_odset adk_odset_t;
+
+/** Create dataset @p name of @p n rows x @p d columns (d = 0: 1-D). Collective. */
+int adk_out_dset(adk_out_t *o, const char *name, adk_dtype_t type, int64_t n, size_t d,
+                 adk_odset_t **out);
+
+/**
+ * Write rows [row0, row0+nloc) of the dataset from @p buf. Every rank must make the same number
+ * of calls (a rank with nothing left passes nloc = 0). Collective.
+ */
+int adk_odset_write(adk_odset_t *ds, const void *buf, int64_t row0, size_t nloc);
+
+/** Close the dataset (NULL: no-op). Collective unless NULL. */
+void adk_odset_close(adk_odset_t *ds);
+
 /** Write a small replicated dataset (identical on all ranks; rank 0 writes). cols 0 = 1-D. */
 int adk_out_small(adk_out_t *o, const char *name, adk_dtype_t type, const void *buf, size_t rows,
                   size_t cols);
@@ -132,6 +148,13 @@ int adk_out_commit(adk_out_t *o, int st);
 
 /** Abandon an output: close and remove the temporary file. Frees @p o (NULL: no-op). Collective. */
 void adk_out_discard(adk_out_t *o);
+
+/**
+ * Write a small text file (JSON summary, CSV table) atomically: rank 0 writes "<path>.tmp-<pid>"
+ * and renames it; refuses an existing path unless ADK_OUT_FORCE. Every rank passes the same text
+ * (only rank 0's is used). Collective.
+ */
+int adk_io_write_text(adk_ctx_t *ctx, const char *path, unsigned flags, const char *text);
 
 /** Turn off HDF5's automatic error printing (apps call this once at start-up). */
 void adk_io_quiet_hdf5(void);

@@ -1,8 +1,8 @@
 /*
  * adk_part: the only place that decides which global rows a rank holds.
  * Rows are split into contiguous blocks over the ranks in rank order; remainders go to the lowest
- * ranks and ranks may hold no rows at all. An alignment groups rows into fixed blocks that are never
- * split between ranks, which is what makes blocked sums independent of the rank count.
+ * ranks and ranks may hold no rows at all. An alignment groups rows into fixed blocks that are
+ * never split between ranks, which is what makes blocked sums independent of the rank count.
  */
 #ifndef ADK_PART_H
 #define ADK_PART_H

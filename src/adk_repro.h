@@ -3,11 +3,11 @@
  *
  * Method. Each real value is accumulated as a fixed-point integer on a grid 2^(e-128), where e is
  * an exponent agreed by all ranks with |contribution| < 2^e. A contribution is cut into four signed
- * 32-bit digits (exact IEEE operations: scale by a power of two, truncate, subtract), and the digits
- * are added into int64 slots. Integer addition is associative, so a plain MPI_Allreduce(MPI_SUM) on
- * MPI_INT64_T gives the same bits for every rank count and every reduction tree; the result is
- * rounded to double once. Integer counters travel in the same buffer, so an algorithm can reduce
- * sums, counts and flags in one allreduce.
+ * 32-bit digits (exact IEEE operations: scale by a power of two, truncate, subtract), and the
+ * digits are added into int64 slots. Integer addition is associative, so a plain
+ * MPI_Allreduce(MPI_SUM) on MPI_INT64_T gives the same bits for every rank count and every
+ * reduction tree; the result is rounded to double once. Integer counters travel in the same buffer,
+ * so an algorithm can reduce sums, counts and flags in one allreduce.
  *
  * What is summed exactly is the sequence of contributions. Callers contribute partial sums of
  * fixed global row blocks (adk_part alignment), never of "this rank's rows", so the contributions
@@ -27,12 +27,12 @@
 #define ADK_REPRO_LIMBS 4
 
 typedef struct adk_racc {
-    size_t nreal;  /* fixed-point reals */
-    size_t nint;   /* plain int64 counters */
-    size_t len;    /* int64 slots: nreal*LIMBS + nint + 1 (overflow flag) */
-    int *scale;    /* per real: exponent e with |contribution| < 2^e */
-    double *inv;   /* per real: 2^-e */
-    int64_t *buf;  /* reals first, then counters, then the flag */
+    size_t nreal; /* fixed-point reals */
+    size_t nint;  /* plain int64 counters */
+    size_t len;   /* int64 slots: nreal*LIMBS + nint + 1 (overflow flag) */
+    int *scale;   /* per real: exponent e with |contribution| < 2^e */
+    double *inv;  /* per real: 2^-e */
+    int64_t *buf; /* reals first, then counters, then the flag */
 } adk_racc_t;
 
 /** Allocate an accumulator of @p nreal reals and @p nint integers, zeroed, scales 0. Local. */

@@ -23,7 +23,7 @@ typedef struct {
     uint64_t key[2];
     uint64_t ctr[4];
     uint64_t buf[4];
-    int avail;    /* unused words left in buf */
+    int avail;     /* unused words left in buf */
     int has_spare; /* Box-Muller's second normal is kept */
     double spare;
 } adk_rng_t;

@@ -1,0 +1,133 @@
+# tests/mpi/lib.sh: helpers for the MPI integration tests (sourced, POSIX sh + bash-isms avoided).
+# Every test prints TAP ("ok N - ..."); each mpiexec runs under a timeout so a hang is a failure.
+#
+#   ranks                 the rank counts to test (ADK_TEST_RANKS, default "1 2 3 4")
+#   run_np N CMD...       mpiexec --oversubscribe -n N CMD under the timeout
+#   check DESC CMD...     ok if CMD succeeds; its output becomes TAP comments otherwise
+#   expect_fail N CODE PATTERN OUT -- CMD...
+#                         CMD on N ranks must exit with CODE, print exactly one "prog: " message
+#                         line containing PATTERN on stderr, and leave neither OUT nor OUT.tmp-*
+#   same_dsets F1 F2 D... bitwise equality of datasets D in two files
+#   finish                print the plan and exit (non-zero if anything failed)
+
+set -u
+
+: "${ADK_BUILDDIR:?ADK_BUILDDIR must point at the build tree (make check sets it)}"
+: "${ADK_SRCDIR:?ADK_SRCDIR must point at the source tree}"
+ADK_MPIEXEC=${ADK_MPIEXEC:-mpiexec}
+ADK_TEST_RANKS=${ADK_TEST_RANKS:-"1 2 3 4"}
+ADK_TIMEOUT=${ADK_TIMEOUT:-180}
+ADK_PYTHON3=${ADK_PYTHON3:-/usr/bin/python3}
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1
+export OMPI_MCA_rmaps_base_oversubscribe=1
+
+BIN=$ADK_BUILDDIR/apps
+H5CMP=$ADK_BUILDDIR/tests/tools/adk-h5cmp
+FIX=$ADK_SRCDIR/tests/fixtures
+
+mkdir -p "$ADK_BUILDDIR/tests/work"
+WORK=$(mktemp -d "$ADK_BUILDDIR/tests/work/$(basename "$0" .sh).XXXXXX")
+if [ -z "${ADK_KEEP:-}" ]; then
+    trap 'rm -rf "$WORK"' EXIT
+fi
+
+_tap_n=0
+_tap_fail=0
+
+ranks() {
+    echo "$ADK_TEST_RANKS"
+}
+
+ok() {
+    _tap_n=$((_tap_n + 1))
+    echo "ok $_tap_n - $*"
+}
+
+notok() {
+    _tap_n=$((_tap_n + 1))
+    _tap_fail=$((_tap_fail + 1))
+    echo "not ok $_tap_n - $*"
+}
+
+# Show a file as TAP comments (for diagnosis of a failure).
+comment_file() {
+    [ -f "$1" ] && sed -e 's/^/# /' "$1" | head -n 40
+    return 0
+}
+
+run_np() {
+    _np=$1
+    shift
+    timeout -k 10 "$ADK_TIMEOUT" "$ADK_MPIEXEC" --oversubscribe -n "$_np" "$@"
+}
+
+check() {
+    _desc=$1
+    shift
+    if "$@" >"$WORK/.check.out" 2>&1; then
+        ok "$_desc"
+    else
+        notok "$_desc"
+        comment_file "$WORK/.check.out"
+    fi
+}
+
+# expect_fail NP CODE PATTERN OUTFILE -- CMD...
+expect_fail() {
+    _np=$1
+    _code=$2
+    _pat=$3
+    _out=$4
+    shift 5
+    run_np "$_np" "$@" >"$WORK/.ef.out" 2>"$WORK/.ef.err"
+    _rc=$?
+    _why=""
+    if [ "$_rc" = 124 ] || [ "$_rc" = 137 ]; then
+        _why="timed out (hang)"
+    elif [ "$_rc" != "$_code" ]; then
+        _why="exit code $_rc, expected $_code"
+    fi
+    # our own message lines look like "adkit-xxx: ..." (mpiexec adds its own notice, not counted)
+    _nmsg=$(grep -c '^adkit-[a-z0-9-]*: ' "$WORK/.ef.err")
+    if [ -z "$_why" ] && [ "$_nmsg" != 1 ]; then
+        _why="$_nmsg message lines, expected exactly 1"
+    fi
+    if [ -z "$_why" ] && ! grep '^adkit-[a-z0-9-]*: ' "$WORK/.ef.err" | grep -q -- "$_pat"; then
+        _why="message does not contain '$_pat'"
+    fi
+    if [ -z "$_why" ] && [ "$_out" != "-" ]; then
+        if [ -e "$_out" ]; then
+            _why="output $_out was left behind"
+        elif ls "$_out".tmp-* >/dev/null 2>&1; then
+            _why="temporary $_out.tmp-* was left behind"
+        fi
+    fi
+    if [ -z "$_why" ]; then
+        ok "np=$_np rejects: $_pat"
+    else
+        notok "np=$_np rejects: $_pat ($_why)"
+        comment_file "$WORK/.ef.err"
+    fi
+}
+
+# Bitwise equality of datasets in two files.
+same_dsets() {
+    _f1=$1
+    _f2=$2
+    shift 2
+    for _d in "$@"; do
+        "$H5CMP" cmp "$_f1" "$_d" "$_f2" "$_d" || return 1
+    done
+    return 0
+}
+
+# Value of an attribute (numbers printed with %.17g).
+h5attr() {
+    "$H5CMP" attr "$1" "$2" "$3"
+}
+
+finish() {
+    echo "1..$_tap_n"
+    [ "$_tap_fail" = 0 ]
+    exit $?
+}

@@ -66,7 +66,8 @@ static int cmd_cmp(int argc, char **argv)
     double *a = NULL, *b = NULL;
     hsize_t da[2], db[2];
     int na, nb;
-    if (read_all(argv[i], argv[i + 1], &a, da, &na) || read_all(argv[i + 2], argv[i + 3], &b, db, &nb)) {
+    if (read_all(argv[i], argv[i + 1], &a, da, &na) ||
+        read_all(argv[i + 2], argv[i + 3], &b, db, &nb)) {
         return 2;
     }
     if (da[0] != db[0] || da[1] != db[1]) {
@@ -77,9 +78,9 @@ static int cmd_cmp(int argc, char **argv)
     size_t n = (size_t)(da[0] * da[1]), bad = 0;
     double worst = 0;
     for (size_t k = 0; k < n; k++) {
-        int same = rtol == 0 && atol == 0 ? memcmp(&a[k], &b[k], sizeof(double)) == 0 ||
-                                                (isnan(a[k]) && isnan(b[k]))
-                                          : fabs(a[k] - b[k]) <= atol + rtol * fabs(b[k]);
+        int same = rtol == 0 && atol == 0
+                       ? memcmp(&a[k], &b[k], sizeof(double)) == 0 || (isnan(a[k]) && isnan(b[k]))
+                       : fabs(a[k] - b[k]) <= atol + rtol * fabs(b[k]);
         if (!same) {
             if (bad == 0) {
                 printf("first difference at element %zu (row %zu, col %zu): %.17g vs %.17g\n", k,

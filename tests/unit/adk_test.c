@@ -57,8 +57,8 @@ int adk_test_main(int argc, char **argv, const char *suite, const adk_test_t *te
         if (mine > 0) { /* each rank shows its own failed assertions */
             for (CU_pFailureRecord f = CU_get_failure_list(); f; f = f->pNext) {
                 if (f->pTest == pt || f->pTest == NULL) {
-                    fprintf(stdout, "# rank %d: %s:%u: %s\n", rank, f->strFileName,
-                            f->uiLineNumber, f->strCondition);
+                    fprintf(stdout, "# rank %d: %s:%u: %s\n", rank, f->strFileName, f->uiLineNumber,
+                            f->strCondition);
                 }
             }
             fflush(stdout);

@@ -1,7 +1,8 @@
 /*
  * adk_test: CUnit runner that speaks TAP and understands MPI.
  * Every rank runs the same tests in the same order; after each test the failure counts are summed
- * over the ranks, so an assertion failing on any rank fails the test, and rank 0 prints one TAP line.
+ * over the ranks, so an assertion failing on any rank fails the test, and rank 0 prints one TAP
+ * line.
  */
 #ifndef ADK_TEST_H
 #define ADK_TEST_H

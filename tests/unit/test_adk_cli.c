@@ -31,8 +31,17 @@ static int parse(opts_t *o, int argc, char **argv, int *npos, char ***pos)
 static void test_values(void)
 {
     opts_t o = {8, 0, 0, 0, 1e-4, "k-means++"};
-    char *argv[] = {"prog", "--k", "5", "--flag", "--big=12345678901", "--seed", "18446744073709551615",
-                    "--tol=0.5", "in.h5:/data", "--init", "random"};
+    char *argv[] = {"prog",
+                    "--k",
+                    "5",
+                    "--flag",
+                    "--big=12345678901",
+                    "--seed",
+                    "18446744073709551615",
+                    "--tol=0.5",
+                    "in.h5:/data",
+                    "--init",
+                    "random"};
     int npos;
     char **pos;
     CU_ASSERT_EQUAL(parse(&o, 11, argv, &npos, &pos), ADK_OK);

@@ -327,7 +327,8 @@ static void test_csv_many_rows(void)
                 fprintf(f, "# comment %lld with, commas\n\n", (long long)g);
             }
             /* widely varying line lengths move the byte-range cuts around */
-            fprintf(f, "%.17g,%*s%.17g,%.17g\n", val(g, 0), (int)(g % 41), "", val(g, 1), val(g, 2));
+            fprintf(f, "%.17g,%*s%.17g,%.17g\n", val(g, 0), (int)(g % 41), "", val(g, 1),
+                    val(g, 2));
         }
         fclose(f);
     }
@@ -349,12 +350,13 @@ static void test_csv_many_rows(void)
 
 int main(int argc, char **argv)
 {
-    static const adk_test_t tests[] = {{"HDF5 round trip, f64/f32, alignments", test_h5_round_trip},
-                                       {"HDF5 bad input", test_h5_errors},
-                                       {"outputs: temp+rename, no overwrite, provenance", test_outputs},
-                                       {"CSV header, comments, CRLF, labels", test_csv_basic},
-                                       {"CSV bad input", test_csv_errors},
-                                       {"CSV byte-range split over many rows", test_csv_many_rows},
-                                       {NULL, NULL}};
+    static const adk_test_t tests[] = {
+        {"HDF5 round trip, f64/f32, alignments", test_h5_round_trip},
+        {"HDF5 bad input", test_h5_errors},
+        {"outputs: temp+rename, no overwrite, provenance", test_outputs},
+        {"CSV header, comments, CRLF, labels", test_csv_basic},
+        {"CSV bad input", test_csv_errors},
+        {"CSV byte-range split over many rows", test_csv_many_rows},
+        {NULL, NULL}};
     return adk_test_main(argc, argv, "adk_io", tests);
 }

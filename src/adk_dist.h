@@ -1,0 +1,71 @@
+/*
+ * adk_dist: squared Euclidean distances from row chunks to a set of centres, by blocked GEMM
+ * (||x||^2 - 2 x.c + ||c||^2) through CBLAS, fused with the argmin while the block is in cache.
+ *
+ * Rows go through the GEMM in chunks of ADK_DIST_CHUNK rows aligned to global row numbers; a chunk
+ * this rank holds only part of is padded with zero rows at the same positions. So every row is
+ * computed by the same GEMM call shape at the same position whatever the rank count and block
+ * start, and its label and distance never depend on how rows are split over ranks.
+ */
+#ifndef ADK_DIST_H
+#define ADK_DIST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ADK_DIST_CHUNK 256
+
+/* Centres with their squared norms, ready for the GEMM kernel. */
+typedef struct adk_centres {
+    size_t k, d;
+    double *c;  /* k x d, row-major */
+    double *cn; /* k squared norms */
+} adk_centres_t;
+
+/** Allocate centres k x d (zeroed). Local. */
+int adk_centres_alloc(size_t k, size_t d, adk_centres_t **out);
+void adk_centres_free(adk_centres_t *c);
+/** Copy k x d centres in and compute their squared norms. Local. */
+void adk_centres_set(adk_centres_t *c, const double *src);
+/** Recompute the squared norms after changing c->c in place. Local. */
+void adk_centres_update_norms(adk_centres_t *c);
+
+/* Scratch for one chunk: the padded rows and the chunk x k distance block. */
+typedef struct adk_dist_ws adk_dist_ws_t;
+
+/** Workspace for up to @p k centres of width @p d. Local. */
+int adk_dist_ws_alloc(size_t k, size_t d, adk_dist_ws_t **out);
+void adk_dist_ws_free(adk_dist_ws_t *ws);
+
+/**
+ * Callback on one chunk of rows, after the distance block has been computed.
+ * @param rows   the chunk's first row in the caller's local numbering, and the count
+ * @param dist   count x ldd block of ||c_j||^2 - 2 x.c_j (no ||x||^2 term)
+ */
+typedef void (*adk_dist_chunk_fn)(void *ud, size_t first, size_t count, const double *dist,
+                                  size_t ldd);
+
+/**
+ * Compute the distance block chunk by chunk for local rows [0, n) of x (global rows from @p row0)
+ * and hand each chunk to @p fn. Chunks never straddle a multiple of ADK_DIST_CHUNK global rows.
+ * Local.
+ */
+void adk_dist_blocks(adk_dist_ws_t *ws, const adk_centres_t *c, const double *x, size_t n,
+                     int64_t row0, adk_dist_chunk_fn fn, void *ud);
+
+/**
+ * Nearest centre of every local row: label[i] = first argmin_j (||c_j||^2 - 2 x_i.c_j).
+ * @param best  optional (NULL): that minimum value, so ||x_i||^2 + best[i] is the GEMM-form
+ *              squared distance
+ * Local.
+ */
+void adk_dist_nearest(adk_dist_ws_t *ws, const adk_centres_t *c, const double *x, size_t n,
+                      int64_t row0, int32_t *label, double *best);
+
+/** Squared Euclidean distance summed directly in feature order (exact form, no cancellation). */
+double adk_dist_sq(const double *x, const double *c, size_t d);
+
+/** Squared norm of a row. */
+double adk_dist_norm2(const double *x, size_t d);
+
+#endif
