@@ -39,11 +39,12 @@ void adk_dist_ws_free(adk_dist_ws_t *ws);
 
 /**
  * Callback on one chunk of rows, after the distance block has been computed.
- * @param rows   the chunk's first row in the caller's local numbering, and the count
+ * @param first,count  the chunk's rows in the caller's local numbering
+ * @param rows   count x d: the rows as the GEMM saw them (shifted when a shift was given)
  * @param dist   count x ldd block of ||c_j||^2 - 2 x.c_j (no ||x||^2 term)
  */
-typedef void (*adk_dist_chunk_fn)(void *ud, size_t first, size_t count, const double *dist,
-                                  size_t ldd);
+typedef void (*adk_dist_chunk_fn)(void *ud, size_t first, size_t count, const double *rows,
+                                  const double *dist, size_t ldd);
 
 /**
  * Compute the distance block chunk by chunk for local rows [0, n) of x (global rows from @p row0)
@@ -52,6 +53,13 @@ typedef void (*adk_dist_chunk_fn)(void *ud, size_t first, size_t count, const do
  */
 void adk_dist_blocks(adk_dist_ws_t *ws, const adk_centres_t *c, const double *x, size_t n,
                      int64_t row0, adk_dist_chunk_fn fn, void *ud);
+
+/**
+ * As adk_dist_blocks, on the rows minus @p shift (d values), without changing x: k-means works on
+ * mean-centred rows for accuracy, one chunk at a time so no centred copy of the data exists.
+ */
+void adk_dist_blocks_shifted(adk_dist_ws_t *ws, const adk_centres_t *c, const double *x, size_t n,
+                             int64_t row0, const double *shift, adk_dist_chunk_fn fn, void *ud);
 
 /**
  * Nearest centre of every local row: label[i] = first argmin_j (||c_j||^2 - 2 x_i.c_j).

@@ -508,9 +508,9 @@ int adk_io_read_small(adk_ctx_t *ctx, const char *spec, size_t max_elems, double
     }
     if (st == ADK_OK) {
         for (int64_t i = 0; i < *rows * *cols && st == ADK_OK; i++) {
-            if (!isfinite((*out)[i])) {
-                st = ADK_ERR(ctx, ADK_EDATA, "%s row %lld: NaN or Inf", spec,
-                             (long long)(i / *cols));
+            if (isnan(
+                    (*out)[i])) { /* +-Inf is legitimate (e.g. the threshold of an empty cluster) */
+                st = ADK_ERR(ctx, ADK_EDATA, "%s row %lld: NaN", spec, (long long)(i / *cols));
             }
         }
         /* identical data on all ranks: the verdict is already common */
@@ -543,25 +543,33 @@ int adk_io_exists(adk_ctx_t *ctx, const char *file, const char *dset, int *exist
     return st;
 }
 
+/* Read one attribute; found == NULL makes a missing attribute an error. */
 static int read_attr(adk_ctx_t *ctx, const char *file, const char *obj, const char *name,
-                     double *num, char *buf, size_t len)
+                     adk_attr_kind_t kind, void *out, size_t len, int *found)
 {
     hid_t fid = -1, a = -1, t = -1;
     int st = h5_open(ctx, file, H5F_ACC_RDONLY, &fid);
     if (st != ADK_OK) {
         return st;
     }
+    if (found) {
+        *found = 0;
+    }
     if (H5Aexists_by_name(fid, obj, name, H5P_DEFAULT) > 0) {
         a = H5Aopen_by_name(fid, obj, name, H5P_DEFAULT, H5P_DEFAULT);
     }
     if (a < 0) {
-        st = ADK_ERR(ctx, ADK_EDATA, "%s: no attribute '%s' on '%s'", file, name, obj);
-    } else if (num) {
-        if (H5Aread(a, H5T_NATIVE_DOUBLE, num) < 0) {
+        if (!found) {
+            st = ADK_ERR(ctx, ADK_EDATA, "%s: no attribute '%s' on '%s'", file, name, obj);
+        }
+    } else if (kind != ADK_ATTR_STR) {
+        hid_t mt = kind == ADK_ATTR_F64 ? H5T_NATIVE_DOUBLE : H5T_NATIVE_UINT64;
+        if (H5Aread(a, mt, out) < 0) {
             st = ADK_ERR(ctx, ADK_EDATA, "%s: attribute '%s' on '%s' is not a number", file, name,
                          obj);
         }
     } else {
+        char *buf = out;
         t = H5Aget_type(a);
         if (t >= 0 && H5Tget_class(t) == H5T_STRING && H5Tis_variable_str(t) > 0) {
             char *s = NULL;
@@ -588,6 +596,9 @@ static int read_attr(adk_ctx_t *ctx, const char *file, const char *obj, const ch
             st = ADK_ERR(ctx, ADK_EDATA, "%s: attribute '%s' is not a string", file, name);
         }
     }
+    if (a >= 0 && found && st == ADK_OK) {
+        *found = 1;
+    }
     if (t >= 0) {
         H5Tclose(t);
     }
@@ -601,13 +612,19 @@ static int read_attr(adk_ctx_t *ctx, const char *file, const char *obj, const ch
 int adk_io_attr_f64(adk_ctx_t *ctx, const char *file, const char *obj, const char *name,
                     double *out)
 {
-    return read_attr(ctx, file, obj, name, out, NULL, 0);
+    return read_attr(ctx, file, obj, name, ADK_ATTR_F64, out, 0, NULL);
 }
 
 int adk_io_attr_str(adk_ctx_t *ctx, const char *file, const char *obj, const char *name, char *buf,
                     size_t len)
 {
-    return read_attr(ctx, file, obj, name, NULL, buf, len);
+    return read_attr(ctx, file, obj, name, ADK_ATTR_STR, buf, len, NULL);
+}
+
+int adk_io_attr_read(adk_ctx_t *ctx, const char *file, const char *obj, const char *name,
+                     adk_attr_kind_t kind, void *out, size_t len, int *found)
+{
+    return read_attr(ctx, file, obj, name, kind, out, len, found);
 }
 
 /* ------------------------------------------------------------------------------------------ */

@@ -60,7 +60,8 @@ void adk_rows_free(adk_rows_t *rows);
 
 /**
  * Read a whole small dataset on every rank (models, centroids): 1-D or 2-D, returned as
- * rows x cols doubles (cols = 1 for 1-D) in a malloc'd buffer.
+ * rows x cols doubles (cols = 1 for 1-D) in a malloc'd buffer. NaN is rejected; +-Inf is
+ * passed through (callers that need finite values check).
  * @param max_elems  refuse larger datasets (the caller knows what "small" means)
  * Collective.
  */
@@ -76,6 +77,16 @@ int adk_io_attr_f64(adk_ctx_t *ctx, const char *file, const char *obj, const cha
 /** Read a string attribute into @p buf (truncated to @p len). Collective. */
 int adk_io_attr_str(adk_ctx_t *ctx, const char *file, const char *obj, const char *name, char *buf,
                     size_t len);
+
+typedef enum { ADK_ATTR_F64, ADK_ATTR_U64, ADK_ATTR_STR } adk_attr_kind_t;
+
+/**
+ * Read an attribute that may be absent: *found = 0 (and ADK_OK) when it is not there.
+ * @param out  double, uint64_t, or a char buffer of @p len bytes for ADK_ATTR_STR
+ * Collective.
+ */
+int adk_io_attr_read(adk_ctx_t *ctx, const char *file, const char *obj, const char *name,
+                     adk_attr_kind_t kind, void *out, size_t len, int *found);
 
 /** Split "FILE.h5:/dset" into malloc'd file and dataset names (dataset NULL for CSV). Local. */
 int adk_io_split_spec(adk_ctx_t *ctx, const char *spec, char **file, char **dset, int *is_csv);

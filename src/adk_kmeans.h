@@ -25,6 +25,7 @@ typedef struct adk_kmeans_model {
     int n_iter;
     int converged;
     uint64_t seed;
+    int n_init;         /* runs made (the best one is kept) */
     char init[256];     /* "k-means++", "random" or the init file spec */
     double *thresholds; /* k values: dataset /thresholds, or NULL when not (yet) computed */
 } adk_kmeans_model_t;

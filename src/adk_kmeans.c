@@ -1,0 +1,1099 @@
+/*
+ * adk_kmeans: distributed Lloyd k-means following scikit-learn 1.2's rules, bitwise identical at
+ * any rank count.
+ *
+ * Invariance comes from three things: (1) rows are held in whole reproducibility blocks (adk_part),
+ * (2) every per-row quantity is computed by the same chunked GEMM call at the same chunk position
+ * whatever the split (adk_dist), and (3) per-block partial sums are combined exactly (adk_repro)
+ * in one integer MPI_Allreduce per iteration, which also carries counts, inertia and the number of
+ * changed labels. Every branch (convergence, relocation, best run) is then taken on identical
+ * values on every rank.
+ *
+ * As scikit-learn does, the fit works on mean-centred rows (centred chunk by chunk, never copied)
+ * so the ||x||^2 - 2x.c + ||c||^2 form loses less to cancellation.
+ */
+#include "adk_kmeans.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "adk_dist.h"
+#include "adk_part.h"
+#include "adk_repro.h"
+#include "adk_rng.h"
+
+/* Everything one fit shares between initialisation, Lloyd steps and relocation. */
+typedef struct {
+    adk_ctx_t *ctx;
+    const adk_rows_t *x;
+    size_t k, d, nloc;
+    int64_t n, row0, block;
+    double *mean;   /* d: column means; the fit works on x - mean */
+    double *colmax; /* d: global max |x - mean| per column */
+    double maxnorm; /* global max ||x - mean|| */
+    adk_dist_ws_t *ws;
+    adk_centres_t *cen; /* current centres, centred frame */
+    adk_racc_t *acc;    /* k*d sums + inertia (reals) | k counts + changed (integers) */
+    double *part;       /* k*d block partial sums */
+    int64_t *pcount;    /* k block counts */
+    int32_t *touched;   /* clusters with rows in the current block */
+    size_t ntouched;
+    double pinert;   /* block partial inertia */
+    int32_t *labels; /* nloc, current run */
+    int64_t changed;
+    int update; /* accumulate sums (M-step) or only label */
+    double tol_abs;
+    double mean_var;
+} fit_t;
+
+void adk_kmeans_params_default(adk_kmeans_params_t *p)
+{
+    p->k = 8;
+    p->init = "k-means++";
+    p->n_init = 0;
+    p->max_iter = 300;
+    p->tol = 1e-4;
+    p->seed = 0;
+    p->verbose = 0;
+}
+
+int adk_kmeans_model_alloc(size_t k, size_t d, adk_kmeans_model_t **out)
+{
+    *out = NULL;
+    adk_kmeans_model_t *m = calloc(1, sizeof(*m));
+    if (!m) {
+        return ADK_ENOMEM;
+    }
+    m->k = k;
+    m->d = d;
+    m->centroids = calloc(k > 0 && d > 0 ? k * d : 1, sizeof(double));
+    if (!m->centroids) {
+        free(m);
+        return ADK_ENOMEM;
+    }
+    *out = m;
+    return ADK_OK;
+}
+
+void adk_kmeans_model_free(adk_kmeans_model_t *m)
+{
+    if (!m) {
+        return;
+    }
+    free(m->centroids);
+    free(m->thresholds);
+    free(m);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Per-block exact accumulation                                                               */
+
+/* Flush the current block's partial sums into the exact accumulator. */
+static void flush_block(fit_t *f)
+{
+    size_t d = f->d;
+    for (size_t t = 0; t < f->ntouched; t++) {
+        size_t c = (size_t)f->touched[t];
+        for (size_t j = 0; j < d; j++) {
+            adk_racc_add(f->acc, c * d + j, f->part[c * d + j]);
+            f->part[c * d + j] = 0.0;
+        }
+        adk_racc_addi(f->acc, c, f->pcount[c]);
+        f->pcount[c] = 0;
+    }
+    f->ntouched = 0;
+    adk_racc_add(f->acc, f->k * d, f->pinert);
+    f->pinert = 0.0;
+}
+
+/* One chunk of a Lloyd E-step (and M-step accumulation when f->update). */
+static void lloyd_chunk(void *ud, size_t first, size_t count, const double *rows,
+                        const double *dist, size_t ldd)
+{
+    fit_t *f = ud;
+    size_t d = f->d;
+    for (size_t i = 0; i < count; i++) {
+        const double *r = dist + i * ldd;
+        double m = r[0];
+        int32_t a = 0;
+        for (size_t j = 1; j < ldd; j++) {
+            if (r[j] < m) { /* strict: the lowest index wins ties, as scikit-learn */
+                m = r[j];
+                a = (int32_t)j;
+            }
+        }
+        int32_t *lab = f->labels + first + i;
+        f->changed += *lab != a;
+        *lab = a;
+        const double *xr = rows + i * d;
+        if (f->update) {
+            double *s = f->part + (size_t)a * d;
+            for (size_t j = 0; j < d; j++) {
+                s[j] += xr[j];
+            }
+            if (f->pcount[a]++ == 0) {
+                f->touched[f->ntouched++] = a;
+            }
+        }
+        f->pinert += adk_dist_sq(xr, f->cen->c + (size_t)a * d, d);
+        int64_t g = f->row0 + (int64_t)(first + i);
+        if ((g + 1) % f->block == 0 || g + 1 == f->n) {
+            flush_block(f);
+        }
+    }
+}
+
+/* Scales of the exact accumulator: block sums of centred values, block inertia. */
+static void set_scales(fit_t *f, double cmax)
+{
+    for (size_t c = 0; c < f->k; c++) {
+        for (size_t j = 0; j < f->d; j++) {
+            adk_racc_set_scale(f->acc, c * f->d + j,
+                               adk_repro_exponent(f->colmax[j] * (double)f->block) + 1);
+        }
+    }
+    /* ||x - c|| <= max||x|| + max||c||: squared and times the block, one bit to spare */
+    double r = f->maxnorm + cmax;
+    adk_racc_set_scale(f->acc, f->k * f->d, adk_repro_exponent(r * r * (double)f->block) + 1);
+}
+
+/* Largest centre norm: part of the inertia bound (file centroids may lie outside the data). */
+static double centre_max_norm(const fit_t *f)
+{
+    double m = 0.0;
+    for (size_t c = 0; c < f->k; c++) {
+        double v = sqrt(f->cen->cn[c]);
+        m = v > m ? v : m;
+    }
+    return m * (1.0 + 1e-12);
+}
+
+/* E-step over all local rows (+ M-step sums when update), then the one allreduce. */
+static int estep(fit_t *f, int update)
+{
+    adk_racc_zero(f->acc);
+    set_scales(f, centre_max_norm(f));
+    f->update = update;
+    f->changed = 0;
+    f->ntouched = 0;
+    f->pinert = 0.0;
+    adk_ctx_tic(f->ctx, ADK_T_COMPUTE);
+    adk_dist_blocks_shifted(f->ws, f->cen, f->x->x, f->nloc, f->row0, f->mean, lloyd_chunk, f);
+    adk_racc_addi(f->acc, f->k, f->changed);
+    adk_ctx_toc(f->ctx, ADK_T_COMPUTE);
+    adk_ctx_tic(f->ctx, ADK_T_MPI);
+    int st = adk_racc_allreduce(f->ctx, f->acc);
+    adk_ctx_toc(f->ctx, ADK_T_MPI);
+    return st;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Fetching rows and the distributed pieces of initialisation                                 */
+
+/* Centred rows of the given global indices, broadcast from their owners. */
+static int fetch_rows(fit_t *f, const int64_t *g, size_t m, double *out)
+{
+    int size = adk_ctx_size(f->ctx), rank = adk_ctx_rank(f->ctx);
+    for (size_t t = 0; t < m; t++) {
+        int owner = adk_part_owner(f->n, size, f->block, g[t]);
+        double *dst = out + t * f->d;
+        if (owner == rank) {
+            const double *src = f->x->x + (size_t)(g[t] - f->row0) * f->d;
+            for (size_t j = 0; j < f->d; j++) {
+                dst[j] = src[j] - f->mean[j];
+            }
+        }
+        if (size > 1 &&
+            MPI_Bcast(dst, (int)f->d, MPI_DOUBLE, owner, adk_ctx_comm(f->ctx)) != MPI_SUCCESS) {
+            return adk_ctx_agree(f->ctx, ADK_ERR(f->ctx, ADK_EMPI, "MPI_Bcast of a row failed"));
+        }
+    }
+    return ADK_OK;
+}
+
+/* k-means++ state: closest squared distance of every local row to the chosen centres. */
+typedef struct {
+    fit_t *f;
+    double *closest; /* nloc */
+    int ntrial;
+    double *ppart;    /* ntrial block partial potentials */
+    adk_racc_t *pacc; /* ntrial potentials */
+    int mode;         /* 0: set closest, 1: trial potentials, 2: update closest */
+} kpp_t;
+
+static void kpp_chunk(void *ud, size_t first, size_t count, const double *rows, const double *dist,
+                      size_t ldd)
+{
+    kpp_t *kp = ud;
+    fit_t *f = kp->f;
+    for (size_t i = 0; i < count; i++) {
+        size_t li = first + i;
+        double xn = adk_dist_norm2(rows + i * f->d, f->d);
+        const double *r = dist + i * ldd;
+        if (kp->mode == 0 || kp->mode == 2) {
+            /* GEMM-form squared distance clipped at 0, as scikit-learn's _euclidean_distances */
+            double v = r[0] + xn;
+            v = v > 0.0 ? v : 0.0;
+            kp->closest[li] = (kp->mode == 0 || v < kp->closest[li]) ? v : kp->closest[li];
+            continue;
+        }
+        for (int t = 0; t < kp->ntrial; t++) {
+            double v = r[t] + xn;
+            v = v > 0.0 ? v : 0.0;
+            kp->ppart[t] += v < kp->closest[li] ? v : kp->closest[li];
+        }
+        int64_t g = f->row0 + (int64_t)li;
+        if ((g + 1) % f->block == 0 || g + 1 == f->n) {
+            for (int t = 0; t < kp->ntrial; t++) {
+                adk_racc_add(kp->pacc, (size_t)t, kp->ppart[t]);
+                kp->ppart[t] = 0.0;
+            }
+        }
+    }
+}
+
+/* Fixed-point image of a squared distance on a grid below 2^e: < 2^62, truncated. */
+static uint64_t kpp_q(double v, int e)
+{
+    double y = ldexp(v, 62 - e);
+    return y >= 1.0 ? (uint64_t)y : 0;
+}
+
+/* u128 <-> four 32-bit digits in u64 slots, so MPI can sum them exactly. */
+static void u128_digits(unsigned __int128 v, uint64_t dg[4])
+{
+    for (int i = 3; i >= 0; i--) {
+        dg[i] = (uint64_t)(v & 0xffffffffu);
+        v >>= 32;
+    }
+}
+
+static unsigned __int128 digits_u128(const uint64_t dg[4])
+{
+    unsigned __int128 v = 0;
+    for (int i = 0; i < 4; i++) {
+        v = (v << 32) + dg[i]; /* carries propagate: digits may exceed 32 bits after a sum */
+    }
+    return v;
+}
+
+/*
+ * Draw ntrial candidates with probability proportional to closest: an exact integer prefix over
+ * all rows in global order (truncated fixed point), so the pick is the same for any split.
+ */
+static int kpp_sample(kpp_t *kp, adk_rng_t *rng, int64_t *cand)
+{
+    fit_t *f = kp->f;
+    MPI_Comm comm = adk_ctx_comm(f->ctx);
+    double mx = 0.0;
+    for (size_t i = 0; i < f->nloc; i++) {
+        mx = kp->closest[i] > mx ? kp->closest[i] : mx;
+    }
+    MPI_Allreduce(MPI_IN_PLACE, &mx, 1, MPI_DOUBLE, MPI_MAX, comm);
+    int e = adk_repro_exponent(mx);
+    unsigned __int128 loc = 0;
+    for (size_t i = 0; i < f->nloc; i++) {
+        loc += kpp_q(kp->closest[i], e);
+    }
+    uint64_t dl[4], pre[4] = {0, 0, 0, 0}, tot[4];
+    u128_digits(loc, dl);
+    MPI_Exscan(dl, pre, 4, MPI_UINT64_T, MPI_SUM, comm);
+    if (adk_ctx_rank(f->ctx) == 0) {
+        memset(pre, 0, sizeof(pre));
+    }
+    MPI_Allreduce(dl, tot, 4, MPI_UINT64_T, MPI_SUM, comm);
+    unsigned __int128 start = digits_u128(pre), total = digits_u128(tot);
+    for (int t = 0; t < kp->ntrial; t++) {
+        uint64_t r = adk_rng_u64(rng);
+        /* target = floor(total * r / 2^64), exactly */
+        uint64_t thi = (uint64_t)(total >> 64), tlo = (uint64_t)total;
+        unsigned __int128 target =
+            (unsigned __int128)thi * r + (((unsigned __int128)tlo * r) >> 64);
+        cand[t] = INT64_MAX;
+        if (total == 0) {
+            cand[t] = 0; /* all mass zero: scikit-learn's searchsorted gives the first row */
+        } else if (target >= start && target < start + loc) {
+            unsigned __int128 acc = start;
+            for (size_t i = 0; i < f->nloc; i++) {
+                acc += kpp_q(kp->closest[i], e);
+                if (target < acc) {
+                    cand[t] = f->row0 + (int64_t)i;
+                    break;
+                }
+            }
+        }
+    }
+    if (MPI_Allreduce(MPI_IN_PLACE, cand, kp->ntrial, MPI_INT64_T, MPI_MIN, comm) != MPI_SUCCESS) {
+        return adk_ctx_agree(f->ctx, ADK_ERR(f->ctx, ADK_EMPI, "MPI_Allreduce failed"));
+    }
+    return ADK_OK;
+}
+
+/* Greedy k-means++ (scikit-learn's _kmeans_plusplus): 2 + floor(ln k) trials per centre. */
+static int init_kmeanspp(fit_t *f, adk_rng_t *rng, double *centres)
+{
+    size_t k = f->k, d = f->d;
+    int ntrial = 2 + (int)log((double)k);
+    kpp_t kp = {f, NULL, ntrial, NULL, NULL, 0};
+    adk_centres_t *cc = NULL;
+    int64_t *cand = malloc((size_t)ntrial * sizeof(int64_t));
+    double *crow = malloc((size_t)ntrial * d * sizeof(double));
+    kp.closest = malloc((f->nloc ? f->nloc : 1) * sizeof(double));
+    kp.ppart = calloc((size_t)ntrial, sizeof(double));
+    int st = (cand && crow && kp.closest && kp.ppart) ? ADK_OK : ADK_ENOMEM;
+    if (st == ADK_OK) {
+        st = adk_centres_alloc((size_t)ntrial, d, &cc);
+    }
+    if (st == ADK_OK) {
+        st = adk_racc_alloc((size_t)ntrial, 0, &kp.pacc);
+    }
+    if (st != ADK_OK) {
+        st = ADK_ERR(f->ctx, st, "out of memory in k-means++");
+    }
+    st = adk_ctx_agree(f->ctx, st);
+    if (st == ADK_OK) { /* first centre: uniform over rows */
+        int64_t g0 = (int64_t)adk_rng_below(rng, (uint64_t)f->n);
+        st = fetch_rows(f, &g0, 1, centres);
+    }
+    if (st == ADK_OK) {
+        cc->k = 1;
+        adk_centres_set(cc, centres);
+        kp.mode = 0;
+        adk_dist_blocks_shifted(f->ws, cc, f->x->x, f->nloc, f->row0, f->mean, kpp_chunk, &kp);
+    }
+    for (size_t c = 1; c < k && st == ADK_OK; c++) {
+        st = kpp_sample(&kp, rng, cand);
+        if (st == ADK_OK) {
+            st = fetch_rows(f, cand, (size_t)ntrial, crow);
+        }
+        if (st != ADK_OK) {
+            break;
+        }
+        /* potential of each candidate: sum of min(closest, d^2(x, candidate)) */
+        double mx = 0.0;
+        for (size_t i = 0; i < f->nloc; i++) {
+            mx = kp.closest[i] > mx ? kp.closest[i] : mx;
+        }
+        MPI_Allreduce(MPI_IN_PLACE, &mx, 1, MPI_DOUBLE, MPI_MAX, adk_ctx_comm(f->ctx));
+        adk_racc_zero(kp.pacc);
+        for (int t = 0; t < ntrial; t++) {
+            adk_racc_set_scale(kp.pacc, (size_t)t, adk_repro_exponent(mx * (double)f->block) + 1);
+            kp.ppart[t] = 0.0;
+        }
+        cc->k = (size_t)ntrial;
+        adk_centres_set(cc, crow);
+        kp.mode = 1;
+        adk_dist_blocks_shifted(f->ws, cc, f->x->x, f->nloc, f->row0, f->mean, kpp_chunk, &kp);
+        st = adk_racc_allreduce(f->ctx, kp.pacc);
+        if (st != ADK_OK) {
+            break;
+        }
+        int best = 0;
+        double bpot = adk_racc_get(kp.pacc, 0);
+        for (int t = 1; t < ntrial; t++) {
+            double p = adk_racc_get(kp.pacc, (size_t)t);
+            if (p < bpot) {
+                bpot = p;
+                best = t;
+            }
+        }
+        memcpy(centres + c * d, crow + (size_t)best * d, d * sizeof(double));
+        cc->k = 1;
+        adk_centres_set(cc, crow + (size_t)best * d);
+        kp.mode = 2;
+        adk_dist_blocks_shifted(f->ws, cc, f->x->x, f->nloc, f->row0, f->mean, kpp_chunk, &kp);
+    }
+    if (cc) {
+        cc->k = (size_t)ntrial;
+    }
+    adk_centres_free(cc);
+    adk_racc_free(kp.pacc);
+    free(kp.ppart);
+    free(kp.closest);
+    free(crow);
+    free(cand);
+    return st;
+}
+
+/* k distinct rows, uniformly (Floyd's algorithm on one global stream). */
+static int init_random(fit_t *f, adk_rng_t *rng, double *centres)
+{
+    size_t k = f->k;
+    int64_t *g = malloc(k * sizeof(int64_t));
+    int st = adk_ctx_agree(f->ctx, g ? ADK_OK : ADK_ERR(f->ctx, ADK_ENOMEM, "out of memory"));
+    if (st != ADK_OK) {
+        free(g);
+        return st;
+    }
+    size_t m = 0;
+    for (int64_t j = f->n - (int64_t)k; j < f->n; j++) {
+        int64_t t = (int64_t)adk_rng_below(rng, (uint64_t)j + 1);
+        int seen = 0;
+        for (size_t q = 0; q < m && !seen; q++) {
+            seen = g[q] == t;
+        }
+        g[m++] = seen ? j : t;
+    }
+    st = fetch_rows(f, g, k, centres);
+    free(g);
+    return st;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Empty clusters                                                                             */
+
+typedef struct {
+    double dist;
+    int64_t row;
+} far_t;
+
+/* Larger distance first; equal distances: lower global row first. */
+static int far_before(const far_t *a, const far_t *b)
+{
+    return a->dist > b->dist || (a->dist == b->dist && a->row < b->row);
+}
+
+/*
+ * scikit-learn's _relocate_empty_clusters_dense: the farthest rows (from the old centre of their
+ * new cluster) become the empty clusters' sums and leave their own. The m farthest are found as
+ * each rank's m farthest, all-gathered (m*P pairs, never the rows), then merged identically.
+ */
+static int relocate(fit_t *f, const double *old, int64_t *counts)
+{
+    size_t k = f->k, d = f->d, m = 0;
+    int size = adk_ctx_size(f->ctx);
+    int32_t *empty = malloc(k * sizeof(int32_t));
+    far_t *mine = malloc(k * sizeof(far_t));
+    far_t *all = malloc(k * (size_t)size * sizeof(far_t));
+    int64_t *rows = malloc(k * sizeof(int64_t));
+    double *xr = malloc(k * d * sizeof(double));
+    int st = (empty && mine && all && rows && xr) ? ADK_OK : ADK_ERR(f->ctx, ADK_ENOMEM, "oom");
+    st = adk_ctx_agree(f->ctx, st);
+    for (size_t c = 0; st == ADK_OK && c < k; c++) {
+        if (counts[c] == 0) {
+            empty[m++] = (int32_t)c;
+        }
+    }
+    size_t nm = 0; /* local top-m, kept sorted */
+    for (size_t i = 0; st == ADK_OK && i < f->nloc; i++) {
+        const double *x = f->x->x + i * d;
+        const double *c = old + (size_t)f->labels[i] * d;
+        double s = 0.0;
+        for (size_t j = 0; j < d; j++) {
+            double t = (x[j] - f->mean[j]) - c[j];
+            s += t * t;
+        }
+        far_t cur = {s, f->row0 + (int64_t)i};
+        if (nm < m || far_before(&cur, &mine[nm - 1])) {
+            size_t p = nm < m ? nm++ : nm - 1;
+            while (p > 0 && far_before(&cur, &mine[p - 1])) {
+                mine[p] = mine[p - 1];
+                p--;
+            }
+            mine[p] = cur;
+        }
+    }
+    for (size_t q = nm; q < m; q++) {
+        mine[q].dist = -1.0; /* padding: never chosen */
+        mine[q].row = INT64_MAX;
+    }
+    if (st == ADK_OK) {
+        MPI_Datatype t;
+        MPI_Type_contiguous((int)sizeof(far_t), MPI_BYTE, &t);
+        MPI_Type_commit(&t);
+        if (MPI_Allgather(mine, (int)m, t, all, (int)m, t, adk_ctx_comm(f->ctx)) != MPI_SUCCESS) {
+            st = ADK_ERR(f->ctx, ADK_EMPI, "MPI_Allgather failed");
+        }
+        MPI_Type_free(&t);
+        st = adk_ctx_agree(f->ctx, st);
+    }
+    if (st == ADK_OK) {
+        /* global top-m by selection over the m*P candidates (identical on every rank) */
+        size_t tot = m * (size_t)size;
+        for (size_t q = 0; q < m; q++) {
+            size_t b = q;
+            for (size_t r = q + 1; r < tot; r++) {
+                if (far_before(&all[r], &all[b])) {
+                    b = r;
+                }
+            }
+            far_t tmp = all[q];
+            all[q] = all[b];
+            all[b] = tmp;
+        }
+        /* all rows on their centres (more clusters than distinct points): nothing to do */
+        if (all[0].dist > 0.0) {
+            for (size_t q = 0; q < m; q++) {
+                rows[q] = all[q].row;
+            }
+            st = fetch_rows(f, rows, m, xr);
+        } else {
+            m = 0;
+        }
+    }
+    for (size_t q = 0; st == ADK_OK && q < m; q++) {
+        int64_t r = rows[q];
+        int owner = adk_part_owner(f->n, size, f->block, r);
+        int32_t oldc = 0;
+        if (owner == adk_ctx_rank(f->ctx)) {
+            oldc = f->labels[r - f->row0];
+        }
+        MPI_Bcast(&oldc, 1, MPI_INT32_T, owner, adk_ctx_comm(f->ctx));
+        size_t nc = (size_t)empty[q];
+        for (size_t j = 0; j < d; j++) {
+            adk_racc_clear_real(f->acc, nc * d + j);
+            adk_racc_add(f->acc, nc * d + j, xr[q * d + j]);
+            adk_racc_add(f->acc, (size_t)oldc * d + j, -xr[q * d + j]);
+        }
+        counts[nc] = 1;
+        counts[oldc] -= 1;
+    }
+    free(empty);
+    free(mine);
+    free(all);
+    free(rows);
+    free(xr);
+    return st;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* One run                                                                                    */
+
+typedef struct {
+    double inertia;
+    int n_iter;
+    int converged;
+} run_t;
+
+/* M-step from the reduced sums: averaging, empty clusters, centre shift. */
+static int mstep(fit_t *f, double *newc, int64_t *counts, double *shift_tot)
+{
+    size_t k = f->k, d = f->d;
+    int st = ADK_OK;
+    int any_empty = 0;
+    for (size_t c = 0; c < k; c++) {
+        counts[c] = adk_racc_geti(f->acc, c);
+        any_empty |= counts[c] == 0;
+    }
+    if (any_empty) {
+        st = relocate(f, f->cen->c, counts);
+        if (st != ADK_OK) {
+            return st;
+        }
+    }
+    size_t big = 0;
+    for (size_t c = 0; c < k; c++) {
+        if (counts[c] > counts[big]) {
+            big = c;
+        }
+        if (counts[c] > 0) {
+            double alpha = 1.0 / (double)counts[c]; /* scikit-learn multiplies by 1/w */
+            for (size_t j = 0; j < d; j++) {
+                newc[c * d + j] = adk_racc_get(f->acc, c * d + j) * alpha;
+            }
+        }
+    }
+    for (size_t c = 0; c < k; c++) {
+        if (counts[c] == 0) { /* still empty: place it on the largest cluster's centre */
+            memcpy(newc + c * d, newc + big * d, d * sizeof(double));
+        }
+    }
+    double tot = 0.0;
+    for (size_t c = 0; c < k; c++) {
+        double s = sqrt(adk_dist_sq(newc + c * d, f->cen->c + c * d, d));
+        tot += s * s;
+    }
+    *shift_tot = tot;
+    return ADK_OK;
+}
+
+static int lloyd_run(fit_t *f, const adk_kmeans_params_t *p, int run, run_t *res)
+{
+    size_t k = f->k, d = f->d;
+    double *newc = malloc(k * d * sizeof(double));
+    int64_t *counts = malloc(k * sizeof(int64_t));
+    int st = adk_ctx_agree(f->ctx,
+                           newc && counts ? ADK_OK : ADK_ERR(f->ctx, ADK_ENOMEM, "out of memory"));
+    for (size_t i = 0; i < f->nloc; i++) {
+        f->labels[i] = -1; /* so the first iteration never counts as unchanged */
+    }
+    int strict = 0, it = 0, stopped = 0;
+    for (it = 0; st == ADK_OK && it < p->max_iter; it++) {
+        double t0 = adk_now(), shift = 0.0;
+        st = estep(f, 1);
+        if (st == ADK_OK) {
+            st = mstep(f, newc, counts, &shift);
+        }
+        if (st != ADK_OK) {
+            break;
+        }
+        int64_t changed = adk_racc_geti(f->acc, k);
+        double inertia = adk_racc_get(f->acc, k * d);
+        if (p->verbose) {
+            adk_ctx_info(f->ctx, "run %d iter %3d  inertia %.10g  shift %.3e  changed %lld  %.3f s",
+                         run + 1, it + 1, inertia, f->mean_var > 0 ? shift / f->mean_var : shift,
+                         (long long)changed, adk_now() - t0);
+        }
+        adk_centres_set(f->cen, newc);
+        if (changed == 0) {
+            strict = 1;
+            stopped = 1;
+            break;
+        }
+        if (shift <= f->tol_abs) {
+            stopped = 1;
+            break;
+        }
+    }
+    if (st == ADK_OK) {
+        res->n_iter = it < p->max_iter ? it + 1 : p->max_iter;
+        res->converged = stopped;
+        (void)strict;
+        /* final E-step with the final centres: labels that match them, and the inertia */
+        st = estep(f, 0);
+        res->inertia = adk_racc_get(f->acc, k * d);
+    }
+    free(newc);
+    free(counts);
+    return st;
+}
+
+/*
+ * scikit-learn's _is_same_clustering: the map from labels a to labels b is a function. Per cluster
+ * of a, the largest b and the largest (k - b) are max-reduced; the map is a function when the
+ * smallest and largest b of every cluster coincide.
+ */
+static int same_clustering(fit_t *f, const int32_t *a, const int32_t *b, int *same)
+{
+    size_t k = f->k;
+    int *hi = calloc(2 * k, sizeof(int)); /* hi[c] = max b + 1, hi[k + c] = max (k - b) */
+    if (!hi) {
+        return adk_ctx_agree(f->ctx, ADK_ERR(f->ctx, ADK_ENOMEM, "out of memory"));
+    }
+    for (size_t i = 0; i < f->nloc; i++) {
+        int ca = a[i], cb = b[i];
+        hi[ca] = cb + 1 > hi[ca] ? cb + 1 : hi[ca];
+        hi[k + ca] = (int)k - cb > hi[k + ca] ? (int)k - cb : hi[k + ca];
+    }
+    int st = ADK_OK;
+    if (MPI_Allreduce(MPI_IN_PLACE, hi, (int)(2 * k), MPI_INT, MPI_MAX, adk_ctx_comm(f->ctx)) !=
+        MPI_SUCCESS) {
+        st = ADK_ERR(f->ctx, ADK_EMPI, "MPI_Allreduce failed");
+    }
+    *same = 1;
+    for (size_t c = 0; c < k; c++) {
+        if (hi[c] > 0 && hi[c] - 1 != (int)k - hi[k + c]) {
+            *same = 0;
+        }
+    }
+    free(hi);
+    return adk_ctx_agree(f->ctx, st);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Set-up                                                                                     */
+
+/* Column means, column max |x - mean|, max row norm and the mean feature variance. */
+static int data_stats(fit_t *f)
+{
+    size_t d = f->d;
+    double *sq = calloc(d, sizeof(double));
+    int st = adk_ctx_agree(f->ctx, sq ? ADK_OK : ADK_ERR(f->ctx, ADK_ENOMEM, "out of memory"));
+    if (st == ADK_OK) {
+        st = adk_repro_colsums(f->ctx, f->x->x, f->nloc, d, f->row0, f->block, f->mean);
+    }
+    if (st != ADK_OK) {
+        free(sq);
+        return st;
+    }
+    for (size_t j = 0; j < d; j++) {
+        f->mean[j] /= (double)f->n;
+    }
+    /* centred squares in place of the data would need a copy: sum them block by block */
+    adk_racc_t *a = NULL;
+    st = adk_racc_alloc(d, 0, &a);
+    double mx[2] = {0.0, 0.0};
+    for (size_t j = 0; j < d; j++) {
+        f->colmax[j] = 0.0;
+    }
+    for (size_t i = 0; st == ADK_OK && i < f->nloc; i++) {
+        const double *x = f->x->x + i * d;
+        double nr = 0.0;
+        for (size_t j = 0; j < d; j++) {
+            double t = x[j] - f->mean[j];
+            f->colmax[j] = fabs(t) > f->colmax[j] ? fabs(t) : f->colmax[j];
+            nr += t * t;
+        }
+        mx[0] = nr > mx[0] ? nr : mx[0];
+    }
+    if (st == ADK_OK) {
+        MPI_Allreduce(MPI_IN_PLACE, f->colmax, (int)d, MPI_DOUBLE, MPI_MAX, adk_ctx_comm(f->ctx));
+        MPI_Allreduce(MPI_IN_PLACE, mx, 1, MPI_DOUBLE, MPI_MAX, adk_ctx_comm(f->ctx));
+        f->maxnorm = sqrt(mx[0]) * (1.0 + 1e-12);
+        for (size_t j = 0; j < d; j++) {
+            double b = f->colmax[j] * f->colmax[j] * (double)f->block;
+            adk_racc_set_scale(a, j, adk_repro_exponent(b) + 1);
+        }
+        size_t r = 0;
+        while (r < f->nloc) {
+            int64_t g = f->row0 + (int64_t)r;
+            size_t end = r + (size_t)(f->block - g % f->block);
+            end = end < f->nloc ? end : f->nloc;
+            memset(sq, 0, d * sizeof(double));
+            for (; r < end; r++) {
+                for (size_t j = 0; j < d; j++) {
+                    double t = f->x->x[r * d + j] - f->mean[j];
+                    sq[j] += t * t;
+                }
+            }
+            for (size_t j = 0; j < d; j++) {
+                adk_racc_add(a, j, sq[j]);
+            }
+        }
+        st = adk_racc_allreduce(f->ctx, a);
+    }
+    if (st == ADK_OK) {
+        double mv = 0.0;
+        for (size_t j = 0; j < d; j++) {
+            mv += adk_racc_get(a, j) / (double)f->n; /* np.var: population variance */
+        }
+        f->mean_var = mv / (double)d;
+    }
+    adk_racc_free(a);
+    free(sq);
+    return st;
+}
+
+static void fit_free(fit_t *f)
+{
+    free(f->mean);
+    free(f->colmax);
+    adk_dist_ws_free(f->ws);
+    adk_centres_free(f->cen);
+    adk_racc_free(f->acc);
+    free(f->part);
+    free(f->pcount);
+    free(f->touched);
+    free(f->labels);
+}
+
+static int fit_alloc(fit_t *f)
+{
+    size_t k = f->k, d = f->d;
+    f->mean = calloc(d, sizeof(double));
+    f->colmax = calloc(d, sizeof(double));
+    f->part = calloc(k * d, sizeof(double));
+    f->pcount = calloc(k, sizeof(int64_t));
+    f->touched = calloc(k, sizeof(int32_t));
+    f->labels = calloc(f->nloc ? f->nloc : 1, sizeof(int32_t));
+    int st = (f->mean && f->colmax && f->part && f->pcount && f->touched && f->labels) ? ADK_OK
+                                                                                       : ADK_ENOMEM;
+    if (st == ADK_OK) {
+        st = adk_dist_ws_alloc(k, d, &f->ws);
+    }
+    if (st == ADK_OK) {
+        st = adk_centres_alloc(k, d, &f->cen);
+    }
+    if (st == ADK_OK) {
+        st = adk_racc_alloc(k * d + 1, k + 1, &f->acc);
+    }
+    if (st != ADK_OK) {
+        st = ADK_ERR(f->ctx, st, "out of memory for k = %zu, d = %zu", k, d);
+    }
+    return adk_ctx_agree(f->ctx, st);
+}
+
+/* "FILE.h5" alone means FILE.h5:/centroids for an init file. */
+static int read_init_file(adk_ctx_t *ctx, const char *spec, size_t k, size_t d, double **out)
+{
+    char buf[4096];
+    if (!strstr(spec, ":/")) {
+        snprintf(buf, sizeof(buf), "%s:/centroids", spec);
+        spec = buf;
+    }
+    int64_t rows = 0, cols = 0;
+    int nd = 0;
+    int st = adk_io_read_small(ctx, spec, (size_t)1 << 26, out, &rows, &cols, &nd);
+    if (st != ADK_OK) {
+        return st;
+    }
+    if (nd != 2 || (size_t)rows != k || (size_t)cols != d) {
+        st = ADK_ERR(ctx, ADK_EDATA, "init %s: %lld x %lld centroids, expected k x d = %zu x %zu",
+                     spec, (long long)rows, (long long)cols, k, d);
+    }
+    for (size_t i = 0; st == ADK_OK && i < k * d; i++) {
+        if (!isfinite((*out)[i])) {
+            st = ADK_ERR(ctx, ADK_EDATA, "init %s row %zu: Inf", spec, i / d);
+        }
+    }
+    if (st != ADK_OK) {
+        free(*out);
+        *out = NULL;
+    }
+    return st; /* same metadata on every rank: already agreed */
+}
+
+int adk_kmeans_fit(adk_ctx_t *ctx, const adk_kmeans_params_t *p, const adk_rows_t *x,
+                   adk_kmeans_model_t **model, int32_t *labels, double *dist)
+{
+    *model = NULL;
+    if (p->k < 1) {
+        return ADK_ERR(ctx, ADK_EINVAL, "k must be at least 1 (got %d)", p->k);
+    }
+    if ((int64_t)p->k > x->n) {
+        return ADK_ERR(ctx, ADK_EDATA, "k = %d exceeds the %lld rows of %s", p->k, (long long)x->n,
+                       x->spec ? x->spec : "the data");
+    }
+    if (p->max_iter < 1 || !(p->tol >= 0.0) || p->n_init < 0) {
+        return ADK_ERR(ctx, ADK_EINVAL, "max_iter >= 1, tol >= 0 and n_init >= 0 are required");
+    }
+    int is_pp = strcmp(p->init, "k-means++") == 0, is_rand = strcmp(p->init, "random") == 0;
+    int n_init = p->n_init > 0 ? p->n_init : (is_rand ? 10 : 1);
+    if (!is_pp && !is_rand && !strchr(p->init, '.')) {
+        return ADK_ERR(ctx, ADK_EINVAL, "--init: '%s' is not k-means++, random or FILE.h5:/dataset",
+                       p->init);
+    }
+    fit_t f;
+    memset(&f, 0, sizeof(f));
+    f.ctx = ctx;
+    f.x = x;
+    f.k = (size_t)p->k;
+    f.d = x->d;
+    f.nloc = x->nloc;
+    f.n = x->n;
+    f.row0 = x->row0;
+    f.block = x->align;
+    double *init_file = NULL, *centres = NULL, *best_c = NULL;
+    int32_t *best_l = NULL;
+    adk_kmeans_model_t *m = NULL;
+    int st = fit_alloc(&f);
+    if (st == ADK_OK && !is_pp && !is_rand) {
+        st = read_init_file(ctx, p->init, f.k, f.d, &init_file);
+    }
+    if (st == ADK_OK) {
+        st = data_stats(&f);
+    }
+    if (st == ADK_OK) {
+        f.tol_abs = p->tol == 0.0 ? 0.0 : f.mean_var * p->tol;
+        centres = malloc(f.k * f.d * sizeof(double));
+        best_c = malloc(f.k * f.d * sizeof(double));
+        best_l = n_init > 1 ? malloc((f.nloc ? f.nloc : 1) * sizeof(int32_t)) : NULL;
+        st = adk_kmeans_model_alloc(f.k, f.d, &m);
+        if (st != ADK_OK || !centres || !best_c || (n_init > 1 && !best_l)) {
+            st = ADK_ERR(ctx, ADK_ENOMEM, "out of memory");
+        }
+        st = adk_ctx_agree(ctx, st);
+    }
+    run_t best = {0, 0, 0};
+    int have_best = 0;
+    for (int r = 0; st == ADK_OK && r < n_init; r++) {
+        adk_rng_t rng;
+        adk_rng_init(&rng, p->seed, ADK_RNG_INIT, (uint64_t)r, 0);
+        if (is_pp) {
+            st = init_kmeanspp(&f, &rng, centres);
+        } else if (is_rand) {
+            st = init_random(&f, &rng, centres);
+        } else {
+            for (size_t i = 0; i < f.k * f.d; i++) {
+                centres[i] = init_file[i] - f.mean[i % f.d];
+            }
+        }
+        if (st != ADK_OK) {
+            break;
+        }
+        adk_centres_set(f.cen, centres);
+        run_t res;
+        st = lloyd_run(&f, p, r, &res);
+        if (st != ADK_OK) {
+            break;
+        }
+        int better = !have_best;
+        if (have_best && res.inertia < best.inertia) {
+            int same = 0;
+            st = same_clustering(&f, f.labels, best_l, &same);
+            better = st == ADK_OK && !same;
+        }
+        if (better) {
+            best = res;
+            have_best = 1;
+            memcpy(best_c, f.cen->c, f.k * f.d * sizeof(double));
+            if (best_l) {
+                memcpy(best_l, f.labels, f.nloc * sizeof(int32_t));
+            }
+        }
+        if (n_init > 1 && p->verbose) {
+            adk_ctx_info(ctx, "run %d: inertia %.10g after %d iterations", r + 1, res.inertia,
+                         res.n_iter);
+        }
+    }
+    if (st == ADK_OK) {
+        const int32_t *lab = best_l ? best_l : f.labels;
+        for (size_t c = 0; c < f.k; c++) {
+            for (size_t j = 0; j < f.d; j++) {
+                m->centroids[c * f.d + j] = best_c[c * f.d + j] + f.mean[j];
+            }
+        }
+        m->inertia = best.inertia;
+        m->n_iter = best.n_iter;
+        m->converged = best.converged;
+        m->n_init = n_init;
+        m->seed = p->seed;
+        snprintf(m->init, sizeof(m->init), "%s", p->init);
+        for (size_t i = 0; i < f.nloc; i++) {
+            if (labels) {
+                labels[i] = lab[i];
+            }
+            if (dist) { /* the canonical distance: direct, in the data's own frame */
+                dist[i] =
+                    sqrt(adk_dist_sq(x->x + i * f.d, m->centroids + (size_t)lab[i] * f.d, f.d));
+            }
+        }
+        *model = m;
+        m = NULL;
+    }
+    adk_kmeans_model_free(m);
+    free(init_file);
+    free(centres);
+    free(best_c);
+    free(best_l);
+    fit_free(&f);
+    return st;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Prediction and model files                                                                 */
+
+int adk_kmeans_predict(adk_ctx_t *ctx, const adk_kmeans_model_t *m, const adk_rows_t *x,
+                       int32_t *labels, double *dist)
+{
+    if (x->d != m->d) {
+        return ADK_ERR(ctx, ADK_EDATA, "%s has %zu columns but the model has %zu",
+                       x->spec ? x->spec : "the data", x->d, m->d);
+    }
+    adk_dist_ws_t *ws = NULL;
+    adk_centres_t *c = NULL;
+    int32_t *lab = labels ? labels : malloc((x->nloc ? x->nloc : 1) * sizeof(int32_t));
+    int st = adk_dist_ws_alloc(m->k, m->d, &ws);
+    if (st == ADK_OK) {
+        st = adk_centres_alloc(m->k, m->d, &c);
+    }
+    if (st != ADK_OK || !lab) {
+        st = ADK_ERR(ctx, ADK_ENOMEM, "out of memory");
+    }
+    st = adk_ctx_agree(ctx, st);
+    if (st == ADK_OK) {
+        adk_centres_set(c, m->centroids);
+        adk_dist_nearest(ws, c, x->x, x->nloc, x->row0, lab, NULL);
+        for (size_t i = 0; dist && i < x->nloc; i++) {
+            dist[i] =
+                sqrt(adk_dist_sq(x->x + i * m->d, m->centroids + (size_t)lab[i] * m->d, m->d));
+        }
+    }
+    if (lab != labels) {
+        free(lab);
+    }
+    adk_centres_free(c);
+    adk_dist_ws_free(ws);
+    return st;
+}
+
+int adk_kmeans_model_write(adk_out_t *o, const adk_kmeans_model_t *m)
+{
+    int st = adk_out_small(o, "/centroids", ADK_F64, m->centroids, m->k, m->d);
+    if (st == ADK_OK) {
+        st = adk_out_attr_f64(o, "/", "inertia", m->inertia);
+    }
+    if (st == ADK_OK) {
+        st = adk_out_attr_i64(o, "/", "n_iter", m->n_iter);
+    }
+    if (st == ADK_OK) {
+        st = adk_out_attr_i64(o, "/", "converged", m->converged);
+    }
+    if (st == ADK_OK) {
+        st = adk_out_attr_str(o, "/", "init", m->init);
+    }
+    if (st == ADK_OK) {
+        st = adk_out_attr_i64(o, "/", "k", (int64_t)m->k);
+    }
+    if (st == ADK_OK) {
+        st = adk_out_attr_i64(o, "/", "n_init", m->n_init);
+    }
+    if (st == ADK_OK && m->thresholds) {
+        st = adk_out_small(o, "/thresholds", ADK_F64, m->thresholds, m->k, 0);
+    }
+    return st;
+}
+
+int adk_kmeans_model_read(adk_ctx_t *ctx, const char *path, adk_kmeans_model_t **out)
+{
+    *out = NULL;
+    char spec[4096];
+    snprintf(spec, sizeof(spec), "%s:/centroids", path);
+    double *c = NULL, *t = NULL;
+    int64_t rows = 0, cols = 0, trows = 0, tcols = 0;
+    int nd = 0, found = 0, ex = 0;
+    adk_kmeans_model_t *m = NULL;
+    int st = adk_io_read_small(ctx, spec, (size_t)1 << 26, &c, &rows, &cols, &nd);
+    if (st == ADK_OK && nd != 2) {
+        st = ADK_ERR(ctx, ADK_EDATA, "%s: /centroids must be a k x d matrix", path);
+    }
+    for (int64_t i = 0; st == ADK_OK && i < rows * cols; i++) {
+        if (!isfinite(c[i])) {
+            st = ADK_ERR(ctx, ADK_EDATA, "%s: /centroids row %lld is not finite", path,
+                         (long long)(i / cols));
+        }
+    }
+    if (st == ADK_OK) {
+        st = adk_ctx_agree(ctx, adk_kmeans_model_alloc((size_t)rows, (size_t)cols, &m));
+    }
+    if (st == ADK_OK) {
+        memcpy(m->centroids, c, (size_t)(rows * cols) * sizeof(double));
+        double v = 0;
+        st = adk_io_attr_read(ctx, path, "/", "inertia", ADK_ATTR_F64, &v, 0, &found);
+        m->inertia = found ? v : 0.0;
+    }
+    if (st == ADK_OK) {
+        double v = 0;
+        st = adk_io_attr_read(ctx, path, "/", "n_iter", ADK_ATTR_F64, &v, 0, &found);
+        m->n_iter = found ? (int)v : 0;
+    }
+    if (st == ADK_OK) {
+        double v = 0;
+        st = adk_io_attr_read(ctx, path, "/", "converged", ADK_ATTR_F64, &v, 0, &found);
+        m->converged = found ? (int)v : 0;
+    }
+    if (st == ADK_OK) {
+        uint64_t v = 0;
+        st = adk_io_attr_read(ctx, path, "/", "seed", ADK_ATTR_U64, &v, 0, &found);
+        m->seed = found ? v : 0;
+    }
+    if (st == ADK_OK) {
+        st = adk_io_attr_read(ctx, path, "/", "init", ADK_ATTR_STR, m->init, sizeof(m->init),
+                              &found);
+    }
+    if (st == ADK_OK) {
+        st = adk_io_exists(ctx, path, "/thresholds", &ex);
+    }
+    if (st == ADK_OK && ex) {
+        snprintf(spec, sizeof(spec), "%s:/thresholds", path);
+        st = adk_io_read_small(ctx, spec, (size_t)1 << 26, &t, &trows, &tcols, &nd);
+        if (st == ADK_OK && (nd != 1 || trows != rows)) {
+            st = ADK_ERR(ctx, ADK_EDATA, "%s: /thresholds has %lld values for %lld centroids", path,
+                         (long long)trows, (long long)rows);
+        }
+        if (st == ADK_OK) {
+            m->thresholds = t;
+            t = NULL;
+        }
+    }
+    free(c);
+    free(t);
+    if (st != ADK_OK) {
+        adk_kmeans_model_free(m);
+        return st;
+    }
+    *out = m;
+    return ADK_OK;
+}

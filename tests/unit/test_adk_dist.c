@@ -1,0 +1,115 @@
+/* Unit tests for adk_dist: nearest centre against brute force, and independence of the split. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "adk_dist.h"
+#include "adk_rng.h"
+#include "adk_test.h"
+
+static double *random_matrix(size_t n, size_t d, uint64_t seed)
+{
+    adk_rng_t r;
+    adk_rng_init(&r, seed, ADK_RNG_GEN, 0, 0);
+    double *x = malloc(n * d * sizeof(double));
+    for (size_t i = 0; i < n * d; i++) {
+        x[i] = adk_rng_normal(&r) * 3.0 + 1.0;
+    }
+    return x;
+}
+
+static void test_nearest_brute_force(void)
+{
+    const size_t n = 1000, d = 5, k = 7;
+    double *x = random_matrix(n, d, 1), *cc = random_matrix(k, d, 2);
+    adk_centres_t *c = NULL;
+    adk_dist_ws_t *ws = NULL;
+    CU_ASSERT_FATAL(adk_centres_alloc(k, d, &c) == ADK_OK);
+    CU_ASSERT_FATAL(adk_dist_ws_alloc(k, d, &ws) == ADK_OK);
+    adk_centres_set(c, cc);
+    int32_t *lab = malloc(n * sizeof(int32_t));
+    double *best = malloc(n * sizeof(double));
+    int64_t starts[] = {0, 100, 255, 256, 1000};
+    for (size_t s = 0; s < 5; s++) {
+        adk_dist_nearest(ws, c, x, n, starts[s], lab, best);
+        int bad = 0;
+        for (size_t i = 0; i < n; i++) {
+            double dmin = INFINITY;
+            for (size_t j = 0; j < k; j++) {
+                double v = adk_dist_sq(x + i * d, cc + j * d, d);
+                dmin = v < dmin ? v : dmin;
+            }
+            double mine = adk_dist_sq(x + i * d, cc + (size_t)lab[i] * d, d);
+            double gemm = best[i] + adk_dist_norm2(x + i * d, d);
+            bad += mine > dmin * (1 + 1e-12) + 1e-12; /* the chosen centre is a nearest one */
+            bad += fabs(gemm - mine) > 1e-9 * (1 + mine);
+        }
+        CU_ASSERT_EQUAL(bad, 0);
+    }
+    free(x);
+    free(cc);
+    free(lab);
+    free(best);
+    adk_centres_free(c);
+    adk_dist_ws_free(ws);
+}
+
+static void test_split_invariance(void)
+{
+    const size_t n = 700, d = 9, k = 13;
+    double *x = random_matrix(n, d, 3), *cc = random_matrix(k, d, 4);
+    adk_centres_t *c = NULL;
+    adk_dist_ws_t *ws = NULL;
+    adk_centres_alloc(k, d, &c);
+    adk_dist_ws_alloc(k, d, &ws);
+    adk_centres_set(c, cc);
+    int32_t *l1 = malloc(n * sizeof(int32_t)), *l2 = malloc(n * sizeof(int32_t));
+    double *b1 = malloc(n * sizeof(double)), *b2 = malloc(n * sizeof(double));
+    const int64_t row0 = 300; /* global numbering of row 0 */
+    adk_dist_nearest(ws, c, x, n, row0, l1, b1);
+    size_t cuts[] = {0, 1, 17, 211, 212, 467, 699, 700};
+    for (size_t q = 0; q + 1 < sizeof(cuts) / sizeof(cuts[0]); q++) {
+        size_t a = cuts[q], e = cuts[q + 1];
+        adk_dist_nearest(ws, c, x + a * d, e - a, row0 + (int64_t)a, l2 + a, b2 + a);
+    }
+    CU_ASSERT(memcmp(l1, l2, n * sizeof(int32_t)) == 0);
+    CU_ASSERT(memcmp(b1, b2, n * sizeof(double)) == 0); /* bit for bit */
+    free(x);
+    free(cc);
+    free(l1);
+    free(l2);
+    free(b1);
+    free(b2);
+    adk_centres_free(c);
+    adk_dist_ws_free(ws);
+}
+
+static void test_small_values(void)
+{
+    double a[3] = {1, 2, 3}, b[3] = {4, 6, 3};
+    CU_ASSERT_EQUAL(adk_dist_sq(a, b, 3), 25.0);
+    CU_ASSERT_EQUAL(adk_dist_norm2(a, 3), 14.0);
+    /* ties: the first of equal centres wins */
+    adk_centres_t *c = NULL;
+    adk_dist_ws_t *ws = NULL;
+    adk_centres_alloc(3, 1, &c);
+    adk_dist_ws_alloc(3, 1, &ws);
+    double cc[3] = {2.0, 0.0, 2.0}, x[2] = {1.0, 2.0};
+    adk_centres_set(c, cc);
+    int32_t lab[2];
+    adk_dist_nearest(ws, c, x, 2, 0, lab, NULL);
+    CU_ASSERT_EQUAL(lab[0], 0); /* 1 is equidistant from 0 and 2: first centre */
+    CU_ASSERT_EQUAL(lab[1], 0);
+    adk_centres_free(c);
+    adk_dist_ws_free(ws);
+}
+
+int main(int argc, char **argv)
+{
+    static const adk_test_t tests[] = {
+        {"nearest centre vs brute force", test_nearest_brute_force},
+        {"labels and values independent of the split", test_split_invariance},
+        {"small cases and ties", test_small_values},
+        {NULL, NULL}};
+    return adk_test_main(argc, argv, "adk_dist", tests);
+}
