@@ -9,12 +9,13 @@
 #include <stdlib.h>
 
 #include "adk_cli.h"
+#include "adk_dist.h"
 #include "adk_io.h"
 #include "adk_kmeans.h"
 
 typedef struct {
     adk_kmeans_params_t km;
-    const char *out, *assign, *label_col;
+    const char *out, *assign, *label_col, *kernel;
     int force, require_conv;
 } opts_t;
 
@@ -57,6 +58,10 @@ static int run(adk_ctx_t *ctx, opts_t *o, const char *input)
     unsigned fl = o->force ? ADK_OUT_FORCE : 0;
     if (!o->out) {
         return ADK_ERR(ctx, ADK_EINVAL, "--out MODEL.h5 is required");
+    }
+    o->km.kernel = adk_dist_kernel_parse(o->kernel);
+    if (o->km.kernel < 0) {
+        return ADK_ERR(ctx, ADK_EINVAL, "--kernel: '%s' is not auto, blas or avx512", o->kernel);
     }
     ADK_CHECK(adk_out_check(ctx, o->out, fl));
     if (o->assign) {
@@ -105,7 +110,12 @@ int main(int argc, char **argv)
     if (st != ADK_OK) {
         return adk_cli_end(ctx, st);
     }
-    opts_t o = {.out = NULL, .assign = NULL, .label_col = NULL, .force = 0, .require_conv = 0};
+    opts_t o = {.out = NULL,
+                .assign = NULL,
+                .label_col = NULL,
+                .kernel = "auto",
+                .force = 0,
+                .require_conv = 0};
     adk_kmeans_params_default(&o.km);
     const adk_opt_t tab[] = {
         {"k", ADK_OPT_INT, &o.km.k, "K", "number of clusters (an init file must have K rows)"},
@@ -119,6 +129,8 @@ int main(int argc, char **argv)
         {"out", ADK_OPT_STR, &o.out, "MODEL.h5", "model file to write (/centroids)"},
         {"assign", ADK_OPT_STR, &o.assign, "A.h5", "also write /cluster and /distance per row"},
         {"label-col", ADK_OPT_STR, &o.label_col, "COL", "CSV input: column to leave out (labels)"},
+        {"kernel", ADK_OPT_STR, &o.kernel, "KIND",
+         "nearest-centre kernel: auto (AVX-512 when every rank has it), blas, avx512"},
         {"force", ADK_OPT_FLAG, &o.force, NULL, "replace existing output files"},
         {"require-convergence", ADK_OPT_FLAG, &o.require_conv, NULL,
          "exit with code 4 when max-iter is reached without convergence"},

@@ -3,17 +3,30 @@
  */
 #include "adk_dist.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <gsl/gsl_cblas.h>
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define ADK_X86 1
+#endif
+
 #include "adk_ctx.h"
+
+#define PANEL 8 /* centres per AVX-512 vector */
 
 struct adk_dist_ws {
     size_t kmax, d;
+    adk_kernel_t kernel;
     double *rows; /* ADK_DIST_CHUNK x d padded (and optionally shifted) rows */
-    double *dist; /* ADK_DIST_CHUNK x kmax distance block */
+    double *dist; /* ADK_DIST_CHUNK x kmax distance block (BLAS kernel) */
+    double *pack; /* d x npanel x PANEL: centres transposed in panels (AVX-512 kernel) */
+    double *pcn;  /* npanel x PANEL squared norms, +inf in the padding */
+    int32_t *lab; /* ADK_DIST_CHUNK nearest centres */
+    double *best; /* ADK_DIST_CHUNK minima */
 };
 
 int adk_centres_alloc(size_t k, size_t d, adk_centres_t **out)
@@ -65,11 +78,17 @@ int adk_dist_ws_alloc(size_t k, size_t d, adk_dist_ws_t **out)
     if (!ws) {
         return ADK_ENOMEM;
     }
+    size_t np = (k + PANEL - 1) / PANEL;
     ws->kmax = k;
     ws->d = d;
+    ws->kernel = ADK_KERNEL_BLAS;
     ws->rows = calloc(ADK_DIST_CHUNK * (d ? d : 1), sizeof(double));
     ws->dist = calloc(ADK_DIST_CHUNK * (k ? k : 1), sizeof(double));
-    if (!ws->rows || !ws->dist) {
+    ws->pack = calloc((d ? d : 1) * (np ? np : 1) * PANEL, sizeof(double));
+    ws->pcn = calloc((np ? np : 1) * PANEL, sizeof(double));
+    ws->lab = calloc(ADK_DIST_CHUNK, sizeof(int32_t));
+    ws->best = calloc(ADK_DIST_CHUNK, sizeof(double));
+    if (!ws->rows || !ws->dist || !ws->pack || !ws->pcn || !ws->lab || !ws->best) {
         adk_dist_ws_free(ws);
         return ADK_ENOMEM;
     }
@@ -84,6 +103,10 @@ void adk_dist_ws_free(adk_dist_ws_t *ws)
     }
     free(ws->rows);
     free(ws->dist);
+    free(ws->pack);
+    free(ws->pcn);
+    free(ws->lab);
+    free(ws->best);
     free(ws);
 }
 
@@ -171,30 +194,255 @@ void adk_dist_blocks_shifted(adk_dist_ws_t *ws, const adk_centres_t *c, const do
     blocks(ws, c, x, n, row0, shift, fn, ud);
 }
 
-typedef struct {
-    int32_t *label;
-    double *best;
-} nearest_t;
+/* ------------------------------------------------------------------------------------------ */
+/* Nearest-centre kernels                                                                     */
 
-static void nearest_fn(void *ud, size_t first, size_t count, const double *rows, const double *dist,
-                       size_t ldd)
+int adk_dist_have_avx512(void)
 {
-    (void)rows;
-    nearest_t *nt = ud;
-    for (size_t i = 0; i < count; i++) {
-        const double *r = dist + i * ldd;
+#ifdef ADK_X86
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") != 0;
+#else
+    return 0;
+#endif
+}
+
+adk_kernel_t adk_dist_ws_set_kernel(adk_dist_ws_t *ws, adk_kernel_t kern)
+{
+    if (kern == ADK_KERNEL_AUTO) {
+        kern = adk_dist_have_avx512() ? ADK_KERNEL_AVX512 : ADK_KERNEL_BLAS;
+    }
+    if (kern == ADK_KERNEL_AVX512 && !adk_dist_have_avx512()) {
+        kern = ADK_KERNEL_BLAS;
+    }
+    ws->kernel = kern;
+    return kern;
+}
+
+int adk_dist_agree_kernel(adk_ctx_t *ctx, adk_dist_ws_t *ws, adk_kernel_t kern)
+{
+    int have = adk_dist_have_avx512(), all = 0;
+    if (MPI_Allreduce(&have, &all, 1, MPI_INT, MPI_MIN, adk_ctx_comm(ctx)) != MPI_SUCCESS) {
+        return adk_ctx_agree(ctx, ADK_ERR(ctx, ADK_EMPI, "MPI_Allreduce failed"));
+    }
+    if (kern == ADK_KERNEL_AVX512 && !all) {
+        return ADK_ERR(ctx, ADK_EINVAL, "the AVX-512 kernel was asked for, but %s",
+                       have ? "another rank's CPU lacks AVX-512" : "this CPU lacks AVX-512");
+    }
+    if (kern == ADK_KERNEL_AUTO) {
+        kern = all ? ADK_KERNEL_AVX512 : ADK_KERNEL_BLAS;
+    }
+    ws->kernel = kern;
+    return ADK_OK;
+}
+
+int adk_dist_kernel_parse(const char *s)
+{
+    if (strcmp(s, "auto") == 0) {
+        return ADK_KERNEL_AUTO;
+    }
+    if (strcmp(s, "blas") == 0) {
+        return ADK_KERNEL_BLAS;
+    }
+    if (strcmp(s, "avx512") == 0) {
+        return ADK_KERNEL_AVX512;
+    }
+    return -1;
+}
+
+const char *adk_dist_kernel_name(adk_kernel_t k)
+{
+    return k == ADK_KERNEL_AVX512 ? "avx512" : k == ADK_KERNEL_BLAS ? "blas" : "auto";
+}
+
+/* BLAS kernel: distance block, then the first minimum of each row. */
+static void argmin_blas(adk_dist_ws_t *ws, const adk_centres_t *c, size_t lo, size_t hi)
+{
+    chunk_gemm(ws, c);
+    size_t k = c->k;
+    for (size_t i = lo; i < hi; i++) {
+        const double *r = ws->dist + i * k;
         double m = r[0];
         int32_t a = 0;
-        for (size_t j = 1; j < ldd; j++) {
+        for (size_t j = 1; j < k; j++) {
             if (r[j] < m) { /* strict: the first minimum wins ties */
                 m = r[j];
                 a = (int32_t)j;
             }
         }
-        nt->label[first + i] = a;
-        if (nt->best) {
-            nt->best[first + i] = m;
+        ws->lab[i] = a;
+        ws->best[i] = m;
+    }
+}
+
+/* Pack the centres for the AVX-512 kernel: pack[(j * npanel + p) * 8 + l] = c[p*8 + l][j]. */
+static void pack_centres(adk_dist_ws_t *ws, const adk_centres_t *c)
+{
+    size_t np = (c->k + PANEL - 1) / PANEL, d = c->d;
+    for (size_t p = 0; p < np; p++) {
+        for (size_t l = 0; l < PANEL; l++) {
+            size_t q = p * PANEL + l;
+            ws->pcn[p * PANEL + l] = q < c->k ? c->cn[q] : INFINITY; /* padding never wins */
+            for (size_t j = 0; j < d; j++) {
+                ws->pack[(j * np + p) * PANEL + l] = q < c->k ? c->c[q * d + j] : 0.0;
+            }
         }
+    }
+}
+
+#ifdef ADK_X86
+#define ADK_AVX512 __attribute__((target("avx512f")))
+
+/*
+ * One tile: 4 rows against V panels (8 centres each) from panel p0. The 4V dot products stay in
+ * registers over the whole feature loop (summed in feature order with FMA); then each becomes
+ * ||c||^2 - 2 x.c and updates the per-lane running minimum and its centre index. Strict less-than
+ * keeps the lower index on ties, lane by lane.
+ */
+#define ADK_TILE(V)                                                                                \
+    ADK_AVX512 static void tile_##V(const double *x, size_t d, const double *pack, size_t np,      \
+                                    const double *pcn, size_t p0, __m512d *mv, __m512i *mi)        \
+    {                                                                                              \
+        __m512d acc[4][V];                                                                         \
+        _Pragma("GCC unroll 8") for (int v = 0; v < V; v++)                                        \
+        {                                                                                          \
+            acc[0][v] = acc[1][v] = acc[2][v] = acc[3][v] = _mm512_setzero_pd();                   \
+        }                                                                                          \
+        for (size_t j = 0; j < d; j++) {                                                           \
+            const double *pj = pack + (j * np + p0) * PANEL;                                       \
+            __m512d b0 = _mm512_set1_pd(x[j]), b1 = _mm512_set1_pd(x[d + j]);                      \
+            __m512d b2 = _mm512_set1_pd(x[2 * d + j]), b3 = _mm512_set1_pd(x[3 * d + j]);          \
+            _Pragma("GCC unroll 8") for (int v = 0; v < V; v++)                                    \
+            {                                                                                      \
+                __m512d cv = _mm512_loadu_pd(pj + v * PANEL);                                      \
+                acc[0][v] = _mm512_fmadd_pd(b0, cv, acc[0][v]);                                    \
+                acc[1][v] = _mm512_fmadd_pd(b1, cv, acc[1][v]);                                    \
+                acc[2][v] = _mm512_fmadd_pd(b2, cv, acc[2][v]);                                    \
+                acc[3][v] = _mm512_fmadd_pd(b3, cv, acc[3][v]);                                    \
+            }                                                                                      \
+        }                                                                                          \
+        const __m512d two = _mm512_set1_pd(2.0);                                                   \
+        const __m512i iota = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);                             \
+        _Pragma("GCC unroll 8") for (int v = 0; v < V; v++)                                        \
+        {                                                                                          \
+            __m512d cn = _mm512_loadu_pd(pcn + (p0 + v) * PANEL);                                  \
+            __m512i id = _mm512_add_epi64(iota, _mm512_set1_epi64((long long)((p0 + v) * PANEL))); \
+            _Pragma("GCC unroll 4") for (int r = 0; r < 4; r++)                                    \
+            {                                                                                      \
+                __m512d dv = _mm512_fnmadd_pd(two, acc[r][v], cn);                                 \
+                __mmask8 lt = _mm512_cmp_pd_mask(dv, mv[r], _CMP_LT_OQ);                           \
+                mv[r] = _mm512_mask_mov_pd(mv[r], lt, dv);                                         \
+                mi[r] = _mm512_mask_mov_epi64(mi[r], lt, id);                                      \
+            }                                                                                      \
+        }                                                                                          \
+    }
+
+ADK_TILE(1)
+ADK_TILE(2)
+ADK_TILE(3)
+ADK_TILE(4)
+ADK_TILE(5)
+ADK_TILE(6)
+
+/* Rows [lo, hi) of the staged chunk (lo, hi multiples of 4) against all centres. */
+ADK_AVX512 static void argmin_avx512(adk_dist_ws_t *ws, size_t k, size_t lo, size_t hi)
+{
+    size_t d = ws->d, np = (k + PANEL - 1) / PANEL;
+    for (size_t i = lo; i < hi; i += 4) {
+        const double *x = ws->rows + i * d;
+        __m512d mv[4];
+        __m512i mi[4];
+        for (int r = 0; r < 4; r++) {
+            mv[r] = _mm512_set1_pd(INFINITY);
+            mi[r] = _mm512_setzero_si512();
+        }
+        size_t p0 = 0;
+        for (; np - p0 >= 6; p0 += 6) {
+            tile_6(x, d, ws->pack, np, ws->pcn, p0, mv, mi);
+        }
+        switch (np - p0) {
+        case 5:
+            tile_5(x, d, ws->pack, np, ws->pcn, p0, mv, mi);
+            break;
+        case 4:
+            tile_4(x, d, ws->pack, np, ws->pcn, p0, mv, mi);
+            break;
+        case 3:
+            tile_3(x, d, ws->pack, np, ws->pcn, p0, mv, mi);
+            break;
+        case 2:
+            tile_2(x, d, ws->pack, np, ws->pcn, p0, mv, mi);
+            break;
+        case 1:
+            tile_1(x, d, ws->pack, np, ws->pcn, p0, mv, mi);
+            break;
+        default:
+            break;
+        }
+        for (int r = 0; r < 4; r++) { /* lanes: smallest value, then smallest index */
+            double v[PANEL];
+            long long id[PANEL];
+            _mm512_storeu_pd(v, mv[r]);
+            _mm512_storeu_si512((void *)id, mi[r]);
+            double m = v[0];
+            long long a = id[0];
+            for (int l = 1; l < PANEL; l++) {
+                if (v[l] < m || (v[l] == m && id[l] < a)) {
+                    m = v[l];
+                    a = id[l];
+                }
+            }
+            ws->lab[i + (size_t)r] = (int32_t)a;
+            ws->best[i + (size_t)r] = m;
+        }
+    }
+}
+#endif
+
+void adk_dist_nearest_blocks(adk_dist_ws_t *ws, const adk_centres_t *c, const double *x, size_t n,
+                             int64_t row0, const double *shift, adk_dist_near_fn fn, void *ud)
+{
+    size_t d = c->d, i = 0;
+    int avx = 0;
+#ifdef ADK_X86
+    avx = ws->kernel == ADK_KERNEL_AVX512;
+    if (avx) {
+        pack_centres(ws, c);
+    }
+#endif
+    while (i < n) {
+        int64_t g = row0 + (int64_t)i;
+        size_t count = (size_t)(ADK_DIST_CHUNK - g % ADK_DIST_CHUNK);
+        if (count > n - i) {
+            count = n - i;
+        }
+        size_t off = stage_chunk(ws, x + i * d, count, g, shift);
+        if (avx) {
+#ifdef ADK_X86
+            /* whole tiles of 4 staged rows: rows outside the chunk's own are zeros, ignored */
+            argmin_avx512(ws, c->k, off & ~(size_t)3, (off + count + 3) & ~(size_t)3);
+#endif
+        } else {
+            argmin_blas(ws, c, off, off + count);
+        }
+        fn(ud, i, count, ws->rows + off * d, ws->lab + off, ws->best + off);
+        i += count;
+    }
+}
+
+typedef struct {
+    int32_t *label;
+    double *best;
+} nearest_t;
+
+static void nearest_fn(void *ud, size_t first, size_t count, const double *rows,
+                       const int32_t *label, const double *best)
+{
+    (void)rows;
+    nearest_t *nt = ud;
+    memcpy(nt->label + first, label, count * sizeof(int32_t));
+    if (nt->best) {
+        memcpy(nt->best + first, best, count * sizeof(double));
     }
 }
 
@@ -202,5 +450,5 @@ void adk_dist_nearest(adk_dist_ws_t *ws, const adk_centres_t *c, const double *x
                       int64_t row0, int32_t *label, double *best)
 {
     nearest_t nt = {label, best};
-    blocks(ws, c, x, n, row0, NULL, nearest_fn, &nt);
+    adk_dist_nearest_blocks(ws, c, x, n, row0, NULL, nearest_fn, &nt);
 }

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "adk_ctx.h"
+
 #define ADK_DIST_CHUNK 256
 
 /* Centres with their squared norms, ready for the GEMM kernel. */
@@ -69,6 +71,44 @@ void adk_dist_blocks_shifted(adk_dist_ws_t *ws, const adk_centres_t *c, const do
  */
 void adk_dist_nearest(adk_dist_ws_t *ws, const adk_centres_t *c, const double *x, size_t n,
                       int64_t row0, int32_t *label, double *best);
+
+/*
+ * Nearest-centre kernels. BLAS: the chunk's distance block by one CBLAS dgemm, then a scalar
+ * argmin. AVX512: a fused register-blocked kernel (4 rows x 48 centres per tile) that keeps the
+ * dot products in registers and does the argmin there, never writing the distance block; each
+ * row's result depends only on the row and the centres, in a fixed summation order.
+ */
+typedef enum { ADK_KERNEL_AUTO = 0, ADK_KERNEL_BLAS = 1, ADK_KERNEL_AVX512 = 2 } adk_kernel_t;
+
+/** Whether this CPU can run the AVX-512 kernel. Local. */
+int adk_dist_have_avx512(void);
+
+/**
+ * Choose the nearest-centre kernel of this workspace; AUTO takes AVX512 when the CPU has it.
+ * Ranks must use the same kernel (see adk_dist_agree_kernel). Returns the kernel chosen. Local.
+ */
+adk_kernel_t adk_dist_ws_set_kernel(adk_dist_ws_t *ws, adk_kernel_t kern);
+
+/**
+ * Resolve @p kern on every rank and agree: AUTO becomes AVX512 only if every rank has it.
+ * An explicit AVX512 request on a CPU without it is an error (ADK_EINVAL). Collective.
+ */
+int adk_dist_agree_kernel(adk_ctx_t *ctx, adk_dist_ws_t *ws, adk_kernel_t kern);
+
+/** Parse "auto", "blas", "avx512"; -1 for anything else. */
+int adk_dist_kernel_parse(const char *s);
+const char *adk_dist_kernel_name(adk_kernel_t k);
+
+/**
+ * Callback of the nearest-centre driver: for local rows [first, first+count), the staged rows
+ * (shifted if asked), each row's nearest centre and the minimum of ||c||^2 - 2 x.c.
+ */
+typedef void (*adk_dist_near_fn)(void *ud, size_t first, size_t count, const double *rows,
+                                 const int32_t *label, const double *best);
+
+/** Nearest centre of every local row, chunk by chunk, with the workspace's kernel. Local. */
+void adk_dist_nearest_blocks(adk_dist_ws_t *ws, const adk_centres_t *c, const double *x, size_t n,
+                             int64_t row0, const double *shift, adk_dist_near_fn fn, void *ud);
 
 /** Squared Euclidean distance summed directly in feature order (exact form, no cancellation). */
 double adk_dist_sq(const double *x, const double *c, size_t d);

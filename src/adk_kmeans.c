@@ -57,6 +57,7 @@ void adk_kmeans_params_default(adk_kmeans_params_t *p)
     p->tol = 1e-4;
     p->seed = 0;
     p->verbose = 0;
+    p->kernel = ADK_KERNEL_AUTO;
 }
 
 int adk_kmeans_model_alloc(size_t k, size_t d, adk_kmeans_model_t **out)
@@ -110,20 +111,13 @@ static void flush_block(fit_t *f)
 
 /* One chunk of a Lloyd E-step (and M-step accumulation when f->update). */
 static void lloyd_chunk(void *ud, size_t first, size_t count, const double *rows,
-                        const double *dist, size_t ldd)
+                        const int32_t *label, const double *best)
 {
+    (void)best;
     fit_t *f = ud;
     size_t d = f->d;
     for (size_t i = 0; i < count; i++) {
-        const double *r = dist + i * ldd;
-        double m = r[0];
-        int32_t a = 0;
-        for (size_t j = 1; j < ldd; j++) {
-            if (r[j] < m) { /* strict: the lowest index wins ties, as scikit-learn */
-                m = r[j];
-                a = (int32_t)j;
-            }
-        }
+        int32_t a = label[i];
         int32_t *lab = f->labels + first + i;
         f->changed += *lab != a;
         *lab = a;
@@ -180,7 +174,7 @@ static int estep(fit_t *f, int update)
     f->ntouched = 0;
     f->pinert = 0.0;
     adk_ctx_tic(f->ctx, ADK_T_COMPUTE);
-    adk_dist_blocks_shifted(f->ws, f->cen, f->x->x, f->nloc, f->row0, f->mean, lloyd_chunk, f);
+    adk_dist_nearest_blocks(f->ws, f->cen, f->x->x, f->nloc, f->row0, f->mean, lloyd_chunk, f);
     adk_racc_addi(f->acc, f->k, f->changed);
     adk_ctx_toc(f->ctx, ADK_T_COMPUTE);
     adk_ctx_tic(f->ctx, ADK_T_MPI);
@@ -869,6 +863,9 @@ int adk_kmeans_fit(adk_ctx_t *ctx, const adk_kmeans_params_t *p, const adk_rows_
     int32_t *best_l = NULL;
     adk_kmeans_model_t *m = NULL;
     int st = fit_alloc(&f);
+    if (st == ADK_OK) {
+        st = adk_dist_agree_kernel(ctx, f.ws, (adk_kernel_t)p->kernel);
+    }
     if (st == ADK_OK && !is_pp && !is_rand) {
         st = read_init_file(ctx, p->init, f.k, f.d, &init_file);
     }
@@ -983,6 +980,9 @@ int adk_kmeans_predict(adk_ctx_t *ctx, const adk_kmeans_model_t *m, const adk_ro
         st = ADK_ERR(ctx, ADK_ENOMEM, "out of memory");
     }
     st = adk_ctx_agree(ctx, st);
+    if (st == ADK_OK) {
+        st = adk_dist_agree_kernel(ctx, ws, ADK_KERNEL_AUTO);
+    }
     if (st == ADK_OK) {
         adk_centres_set(c, m->centroids);
         adk_dist_nearest(ws, c, x->x, x->nloc, x->row0, lab, NULL);

@@ -38,6 +38,7 @@ typedef struct {
     double tol;       /* relative to the mean per-feature variance (1e-4) */
     uint64_t seed;
     int verbose; /* rank 0 prints one line per iteration to stderr */
+    int kernel;  /* adk_kernel_t: nearest-centre kernel (ADK_KERNEL_AUTO) */
 } adk_kmeans_params_t;
 
 /** Defaults as scikit-learn: k 8, k-means++, auto n_init, 300 iterations, tol 1e-4, seed 0. */

@@ -30,8 +30,10 @@ static void test_nearest_brute_force(void)
     int32_t *lab = malloc(n * sizeof(int32_t));
     double *best = malloc(n * sizeof(double));
     int64_t starts[] = {0, 100, 255, 256, 1000};
-    for (size_t s = 0; s < 5; s++) {
-        adk_dist_nearest(ws, c, x, n, starts[s], lab, best);
+    for (size_t s = 0; s < 10; s++) {
+        /* both kernels (the AVX-512 one falls back to BLAS on CPUs without it) */
+        adk_dist_ws_set_kernel(ws, s < 5 ? ADK_KERNEL_BLAS : ADK_KERNEL_AVX512);
+        adk_dist_nearest(ws, c, x, n, starts[s % 5], lab, best);
         int bad = 0;
         for (size_t i = 0; i < n; i++) {
             double dmin = INFINITY;
@@ -66,14 +68,17 @@ static void test_split_invariance(void)
     int32_t *l1 = malloc(n * sizeof(int32_t)), *l2 = malloc(n * sizeof(int32_t));
     double *b1 = malloc(n * sizeof(double)), *b2 = malloc(n * sizeof(double));
     const int64_t row0 = 300; /* global numbering of row 0 */
-    adk_dist_nearest(ws, c, x, n, row0, l1, b1);
-    size_t cuts[] = {0, 1, 17, 211, 212, 467, 699, 700};
-    for (size_t q = 0; q + 1 < sizeof(cuts) / sizeof(cuts[0]); q++) {
-        size_t a = cuts[q], e = cuts[q + 1];
-        adk_dist_nearest(ws, c, x + a * d, e - a, row0 + (int64_t)a, l2 + a, b2 + a);
+    for (int kern = ADK_KERNEL_BLAS; kern <= ADK_KERNEL_AVX512; kern++) {
+        adk_dist_ws_set_kernel(ws, (adk_kernel_t)kern);
+        adk_dist_nearest(ws, c, x, n, row0, l1, b1);
+        size_t cuts[] = {0, 1, 17, 211, 212, 467, 699, 700};
+        for (size_t q = 0; q + 1 < sizeof(cuts) / sizeof(cuts[0]); q++) {
+            size_t a = cuts[q], e = cuts[q + 1];
+            adk_dist_nearest(ws, c, x + a * d, e - a, row0 + (int64_t)a, l2 + a, b2 + a);
+        }
+        CU_ASSERT(memcmp(l1, l2, n * sizeof(int32_t)) == 0);
+        CU_ASSERT(memcmp(b1, b2, n * sizeof(double)) == 0); /* bit for bit */
     }
-    CU_ASSERT(memcmp(l1, l2, n * sizeof(int32_t)) == 0);
-    CU_ASSERT(memcmp(b1, b2, n * sizeof(double)) == 0); /* bit for bit */
     free(x);
     free(cc);
     free(l1);
@@ -96,12 +101,41 @@ static void test_small_values(void)
     adk_dist_ws_alloc(3, 1, &ws);
     double cc[3] = {2.0, 0.0, 2.0}, x[2] = {1.0, 2.0};
     adk_centres_set(c, cc);
-    int32_t lab[2];
-    adk_dist_nearest(ws, c, x, 2, 0, lab, NULL);
-    CU_ASSERT_EQUAL(lab[0], 0); /* 1 is equidistant from 0 and 2: first centre */
-    CU_ASSERT_EQUAL(lab[1], 0);
+    for (int kern = ADK_KERNEL_BLAS; kern <= ADK_KERNEL_AVX512; kern++) {
+        int32_t lab[2] = {-1, -1};
+        adk_dist_ws_set_kernel(ws, (adk_kernel_t)kern);
+        adk_dist_nearest(ws, c, x, 2, 0, lab, NULL);
+        CU_ASSERT_EQUAL(lab[0], 0); /* 1 is equidistant from 0 and 2: first centre */
+        CU_ASSERT_EQUAL(lab[1], 0);
+    }
     adk_centres_free(c);
     adk_dist_ws_free(ws);
+}
+
+/* Ties across the 8-centre lanes and panels of the AVX-512 kernel: the lowest index wins. */
+static void test_ties_across_panels(void)
+{
+    const size_t k = 50, d = 2;
+    double *cc = calloc(k * d, sizeof(double));
+    for (size_t j = 0; j < k; j++) { /* centres at distance 1 from the origin, some repeated */
+        cc[j * d] = (j % 7 == 3) ? 1.0 : 5.0 + (double)j;
+        cc[j * d + 1] = 0.0;
+    }
+    adk_centres_t *c = NULL;
+    adk_dist_ws_t *ws = NULL;
+    adk_centres_alloc(k, d, &c);
+    adk_dist_ws_alloc(k, d, &ws);
+    adk_centres_set(c, cc);
+    double x[2] = {0.0, 0.0};
+    for (int kern = ADK_KERNEL_BLAS; kern <= ADK_KERNEL_AVX512; kern++) {
+        int32_t lab = -1;
+        adk_dist_ws_set_kernel(ws, (adk_kernel_t)kern);
+        adk_dist_nearest(ws, c, x, 1, 123, &lab, NULL);
+        CU_ASSERT_EQUAL(lab, 3);
+    }
+    adk_centres_free(c);
+    adk_dist_ws_free(ws);
+    free(cc);
 }
 
 int main(int argc, char **argv)
@@ -110,6 +144,7 @@ int main(int argc, char **argv)
         {"nearest centre vs brute force", test_nearest_brute_force},
         {"labels and values independent of the split", test_split_invariance},
         {"small cases and ties", test_small_values},
+        {"ties across kernel lanes and panels", test_ties_across_panels},
         {NULL, NULL}};
     return adk_test_main(argc, argv, "adk_dist", tests);
 }
