@@ -86,8 +86,9 @@ static int run(adk_ctx_t *ctx, opts_t *o, const char *input)
     if (st == ADK_OK && adk_ctx_rank(ctx) == 0) {
         printf("adkit-kmeans: %lld rows x %zu features, k = %zu, %d rank%s\n", (long long)x->n,
                x->d, m->k, adk_ctx_size(ctx), adk_ctx_size(ctx) > 1 ? "s" : "");
-        printf("  inertia %.17g  iterations %d  converged %s  fit %.3f s\n", m->inertia, m->n_iter,
-               m->converged ? "yes" : "no", secs);
+        printf("  inertia %.17g  iterations %d  converged %s  kernel %s  fit %.3f s\n", m->inertia,
+               m->n_iter, m->converged ? "yes" : "no",
+               adk_dist_kernel_name((adk_kernel_t)m->kernel), secs);
         fflush(stdout);
     }
     if (st == ADK_OK && !m->converged) {

@@ -236,6 +236,11 @@ int adk_dist_agree_kernel(adk_ctx_t *ctx, adk_dist_ws_t *ws, adk_kernel_t kern)
     return ADK_OK;
 }
 
+adk_kernel_t adk_dist_ws_kernel(const adk_dist_ws_t *ws)
+{
+    return ws->kernel;
+}
+
 int adk_dist_kernel_parse(const char *s)
 {
     if (strcmp(s, "auto") == 0) {

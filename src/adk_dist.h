@@ -95,6 +95,9 @@ adk_kernel_t adk_dist_ws_set_kernel(adk_dist_ws_t *ws, adk_kernel_t kern);
  */
 int adk_dist_agree_kernel(adk_ctx_t *ctx, adk_dist_ws_t *ws, adk_kernel_t kern);
 
+/** The kernel a workspace uses. Local. */
+adk_kernel_t adk_dist_ws_kernel(const adk_dist_ws_t *ws);
+
 /** Parse "auto", "blas", "avx512"; -1 for anything else. */
 int adk_dist_kernel_parse(const char *s);
 const char *adk_dist_kernel_name(adk_kernel_t k);

@@ -936,6 +936,7 @@ int adk_kmeans_fit(adk_ctx_t *ctx, const adk_kmeans_params_t *p, const adk_rows_
         m->n_iter = best.n_iter;
         m->converged = best.converged;
         m->n_init = n_init;
+        m->kernel = (int)adk_dist_ws_kernel(f.ws);
         m->seed = p->seed;
         snprintf(m->init, sizeof(m->init), "%s", p->init);
         for (size_t i = 0; i < f.nloc; i++) {
@@ -1019,6 +1020,9 @@ int adk_kmeans_model_write(adk_out_t *o, const adk_kmeans_model_t *m)
     }
     if (st == ADK_OK) {
         st = adk_out_attr_i64(o, "/", "n_init", m->n_init);
+    }
+    if (st == ADK_OK && m->kernel != ADK_KERNEL_AUTO) {
+        st = adk_out_attr_str(o, "/", "kernel", adk_dist_kernel_name((adk_kernel_t)m->kernel));
     }
     if (st == ADK_OK && m->thresholds) {
         st = adk_out_small(o, "/thresholds", ADK_F64, m->thresholds, m->k, 0);

@@ -26,6 +26,7 @@ typedef struct adk_kmeans_model {
     int converged;
     uint64_t seed;
     int n_init;         /* runs made (the best one is kept) */
+    int kernel;         /* adk_kernel_t the fit used (distances differ in the last bits) */
     char init[256];     /* "k-means++", "random" or the init file spec */
     double *thresholds; /* k values: dataset /thresholds, or NULL when not (yet) computed */
 } adk_kmeans_model_t;

@@ -1,0 +1,74 @@
+#!/usr/bin/python3
+"""The scikit-learn side of experiments/bench-lloyd/run.sh and the report table.
+
+argv: WORK REPS THREADS a2 a22 b2 b22 KERNEL N D K, where aX/bX are "seconds rss0 rss1" of
+adkit with the default (auto) and the BLAS kernel for X iterations.
+"""
+import sys
+import time
+
+import h5py
+import numpy as np
+from sklearn.cluster import KMeans
+from threadpoolctl import threadpool_limits
+
+work, reps, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+a2, a22, b2, b22 = (list(map(float, s.split())) for s in sys.argv[4:8])
+kernel = sys.argv[8]
+n, d, k = (int(v) for v in sys.argv[9:12])
+
+with h5py.File(work + "/data.h5", "r") as f:
+    X = f["data"][:]
+with h5py.File(work + "/init.h5", "r") as f:
+    C0 = f["centroids"][:]
+
+
+def sk_fit(iters):
+    best = None
+    for _ in range(reps):
+        km = KMeans(k, init=C0, n_init=1, max_iter=iters, tol=0, algorithm="lloyd")
+        t = time.perf_counter()
+        km.fit(X)
+        t = time.perf_counter() - t
+        assert km.n_iter_ == iters, km.n_iter_
+        best = t if best is None else min(best, t)
+    return best
+
+
+with threadpool_limits(threads):
+    s2, s22 = sk_fit(2), sk_fit(22)
+    # dgemm peak with the same thread count: 4096^3 products, best of 3
+    A = np.random.default_rng(0).standard_normal((4096, 4096))
+    peak = 0.0
+    for _ in range(3):
+        t = time.perf_counter()
+        A @ A
+        peak = max(peak, 2 * 4096**3 / (time.perf_counter() - t) / 1e9)
+
+flops = 2.0 * n * k * d  # one Lloyd step's distance products
+sk = (s22 - s2) / 20
+ad = (a22[0] - a2[0]) / 20
+bl = (b22[0] - b2[0]) / 20
+shard_mib = n / 2 * d * 8 / 2**20
+rss = max(a22[1:]) / 1024
+
+print(f"N = {n}, D = {d}, K = {k}, float64, tol = 0, 2 vs 22 iterations from the same centroids;")
+print(f"adkit on 2 MPI ranks (1 BLAS thread each), scikit-learn {__import__('sklearn').__version__}"
+      f" with {threads} threads.\n")
+print("| | s / iteration | GFLOP/s | % of dgemm peak | vs scikit-learn |")
+print("|---|---|---|---|---|")
+print(f"| adkit, {kernel} kernel (default) | {ad:.4f} | {flops / ad / 1e9:.1f} | "
+      f"{100 * flops / ad / 1e9 / peak:.0f} % | {ad / sk:.2f}x |")
+print(f"| adkit, BLAS kernel | {bl:.4f} | {flops / bl / 1e9:.1f} | "
+      f"{100 * flops / bl / 1e9 / peak:.0f} % | {bl / sk:.2f}x |")
+print(f"| scikit-learn KMeans(lloyd) | {sk:.4f} | {flops / sk / 1e9:.1f} | "
+      f"{100 * flops / sk / 1e9 / peak:.0f} % | 1.00x |")
+print(f"\ndgemm peak on {threads} threads (numpy, 4096^3): {peak:.1f} GFLOP/s; "
+      f"floor for exact float64 Lloyd: {flops / peak / 1e9:.4f} s / iteration.")
+print(f"Raw seconds: adkit {a2[0]:.3f} / {a22[0]:.3f}, BLAS kernel {b2[0]:.3f} / {b22[0]:.3f}, "
+      f"scikit-learn {s2:.3f} / {s22:.3f} (2 / 22 iterations).")
+print(f"Peak resident memory per rank (22 iterations): {a22[1] / 1024:.0f} and {a22[2] / 1024:.0f}"
+      f" MiB; the shard of the data is {shard_mib:.0f} MiB per rank, so the overhead is "
+      f"{rss - shard_mib:.0f} MiB (budget 64 MiB).")
+print(f"Target: adkit <= 0.40x scikit-learn's seconds per iteration: "
+      f"{'met' if ad <= 0.40 * sk else 'NOT met'} ({ad / sk:.2f}x).")
