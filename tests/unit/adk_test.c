@@ -49,14 +49,13 @@ int adk_test_main(int argc, char **argv, const char *suite, const adk_test_t *te
     }
     int i = 0, failed = 0;
     for (const adk_test_t *t = tests; t->name; t++, i++) {
-        unsigned before = CU_get_number_of_failures();
         CU_pTest pt = CU_get_test_by_name(t->name, s);
-        CU_run_test(s, pt);
-        int mine = (int)(CU_get_number_of_failures() - before), all = 0;
+        CU_run_test(s, pt); /* resets CUnit's failure count and list: they are this test's */
+        int mine = (int)CU_get_number_of_failures(), all = 0;
         MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
         if (mine > 0) { /* each rank shows its own failed assertions */
             for (CU_pFailureRecord f = CU_get_failure_list(); f; f = f->pNext) {
-                if (f->pTest == pt || f->pTest == NULL) {
+                if (f->pTest == pt) {
                     fprintf(stdout, "# rank %d: %s:%u: %s\n", rank, f->strFileName, f->uiLineNumber,
                             f->strCondition);
                 }
