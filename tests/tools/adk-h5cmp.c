@@ -156,10 +156,41 @@ static int cmd_attr(int argc, char **argv)
     return rc;
 }
 
-static int cmd_dump(int argc, char **argv, int shape_only)
+/* Dimensions only: never reads the data (datasets may be far larger than memory). */
+static int cmd_shape(int argc, char **argv)
 {
     if (argc != 2) {
-        fprintf(stderr, "usage: adk-h5cmp dump|shape F D\n");
+        fprintf(stderr, "usage: adk-h5cmp shape F D\n");
+        return 2;
+    }
+    hid_t f = H5Fopen(argv[0], H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t d = f >= 0 ? H5Dopen2(f, argv[1], H5P_DEFAULT) : -1;
+    if (d < 0) {
+        fprintf(stderr, "adk-h5cmp: %s: no dataset %s\n", argv[0], argv[1]);
+        if (f >= 0) {
+            H5Fclose(f);
+        }
+        return 2;
+    }
+    hid_t s = H5Dget_space(d);
+    hsize_t dims[2] = {0, 0};
+    int nd = H5Sget_simple_extent_ndims(s);
+    H5Sget_simple_extent_dims(s, dims, NULL);
+    if (nd == 1) {
+        printf("%llu\n", (unsigned long long)dims[0]);
+    } else {
+        printf("%llu %llu\n", (unsigned long long)dims[0], (unsigned long long)dims[1]);
+    }
+    H5Sclose(s);
+    H5Dclose(d);
+    H5Fclose(f);
+    return 0;
+}
+
+static int cmd_dump(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: adk-h5cmp dump F D\n");
         return 2;
     }
     double *a = NULL;
@@ -168,19 +199,11 @@ static int cmd_dump(int argc, char **argv, int shape_only)
     if (read_all(argv[0], argv[1], &a, d, &nd)) {
         return 2;
     }
-    if (shape_only) {
-        if (nd == 1) {
-            printf("%llu\n", (unsigned long long)d[0]);
-        } else {
-            printf("%llu %llu\n", (unsigned long long)d[0], (unsigned long long)d[1]);
+    for (hsize_t r = 0; r < d[0]; r++) {
+        for (hsize_t c = 0; c < d[1]; c++) {
+            printf("%s%.17g", c ? " " : "", a[r * d[1] + c]);
         }
-    } else {
-        for (hsize_t r = 0; r < d[0]; r++) {
-            for (hsize_t c = 0; c < d[1]; c++) {
-                printf("%s%.17g", c ? " " : "", a[r * d[1] + c]);
-            }
-            printf("\n");
-        }
+        printf("\n");
     }
     free(a);
     return 0;
@@ -214,10 +237,10 @@ int main(int argc, char **argv)
         return cmd_attr(argc - 2, argv + 2);
     }
     if (strcmp(argv[1], "dump") == 0) {
-        return cmd_dump(argc - 2, argv + 2, 0);
+        return cmd_dump(argc - 2, argv + 2);
     }
     if (strcmp(argv[1], "shape") == 0) {
-        return cmd_dump(argc - 2, argv + 2, 1);
+        return cmd_shape(argc - 2, argv + 2);
     }
     if (strcmp(argv[1], "has") == 0) {
         return cmd_has(argc - 2, argv + 2);
