@@ -1,0 +1,566 @@
+/*
+ * Unit tests for adk_gauss against references that do not come from adkit: numpy fixtures made
+ * by tests/fixtures/make_gauss_fixtures.py (moments, log densities, the recipe's select_threshold
+ * loop, np.linspace), closed-form densities, and brute-force long double moments. The sweep is run
+ * on many splits of the same rows (even, everything on one rank, one-row shards, skewed); every
+ * split and every rank count must give the reference bits.
+ */
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "adk_gauss.h"
+#include "adk_io.h"
+#include "adk_part.h"
+#include "adk_test.h"
+
+#define ADK_PI 3.14159265358979323846
+
+/* Path of a fixture: $ADK_SRCDIR/tests/fixtures/gauss/NAME (make check sets ADK_SRCDIR). */
+static const char *fix(const char *name)
+{
+    static char buf[8][4096];
+    static int next;
+    const char *src = getenv("ADK_SRCDIR");
+    char *b = buf[next++ % 8];
+    snprintf(b, sizeof(buf[0]), "%s/tests/fixtures/gauss/%s", src && *src ? src : "..", name);
+    return b;
+}
+
+/* A whole small dataset on every rank ("file:/dset"), or NULL (the test then fails). */
+static double *read_all(const char *file, const char *dset, int64_t *rows, int64_t *cols)
+{
+    char spec[4200];
+    snprintf(spec, sizeof(spec), "%s:%s", fix(file), dset);
+    double *v = NULL;
+    int nd = 0;
+    int64_t r = 0, c = 0;
+    int st = adk_io_read_small(adk_test_ctx(), spec, (size_t)1 << 24, &v, &r, &c, &nd);
+    CU_ASSERT_EQUAL(st, ADK_OK);
+    if (st != ADK_OK && adk_ctx_rank(adk_test_ctx()) == 0) {
+        printf("# %s: %s\n", spec, adk_ctx_message(adk_test_ctx()));
+    }
+    if (rows) {
+        *rows = r;
+    }
+    if (cols) {
+        *cols = c;
+    }
+    return v;
+}
+
+static int same_bits(double a, double b)
+{
+    return memcmp(&a, &b, sizeof(a)) == 0;
+}
+
+/* Does this rank's stored message contain needle (checked on the lowest failing rank)? */
+static int message_has(const char *needle)
+{
+    adk_ctx_t *ctx = adk_test_ctx();
+    int mine = strstr(adk_ctx_message(ctx), needle) != NULL, any = 0;
+    MPI_Allreduce(&mine, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    if (!any && adk_ctx_rank(ctx) == 0) {
+        printf("# expected '%s' in '%s'\n", needle, adk_ctx_message(ctx));
+    }
+    return any;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+
+static void test_linspace(void)
+{
+    int64_t np_ = 0, ni = 0, nv = 0, cv = 0;
+    double *pairs = read_all("select.h5", "/linspace/pairs", &np_, NULL);
+    double *idx = read_all("select.h5", "/linspace/idx", &ni, NULL);
+    double *vals = read_all("select.h5", "/linspace/values", &nv, &cv);
+    CU_ASSERT_FATAL(pairs && idx && vals && nv == np_ && cv == ni);
+    double eps[ADK_GAUSS_NCAND];
+    int bad = 0;
+    for (int64_t k = 0; k < np_; k++) {
+        adk_gauss_linspace(pairs[2 * k], pairs[2 * k + 1], ADK_GAUSS_NCAND, eps);
+        for (int64_t i = 0; i < ni; i++) {
+            bad += !same_bits(eps[(size_t)idx[i]], vals[k * ni + i]); /* bit for bit */
+        }
+    }
+    CU_ASSERT_EQUAL(bad, 0);
+    adk_gauss_linspace(2.0, 3.0, 1, eps); /* num = 1: start */
+    CU_ASSERT_EQUAL(eps[0], 2.0);
+    free(pairs);
+    free(idx);
+    free(vals);
+}
+
+/* Rows [start, start+count) of n for this rank under split scheme s. */
+static void split(int s, int64_t n, int size, int rank, int64_t *start, int64_t *count)
+{
+    if (s == 0) { /* the usual contiguous split */
+        adk_range_t rg = adk_part_rows(n, size, rank, 1);
+        *start = rg.start;
+        *count = rg.count;
+    } else if (s == 1) { /* everything on the last rank */
+        *start = rank == size - 1 ? 0 : n;
+        *count = rank == size - 1 ? n : 0;
+    } else if (s == 2) { /* one-row shards, the rest on the last rank */
+        int64_t r = rank < n ? rank : n;
+        *start = r;
+        *count = rank == size - 1 ? n - r : (rank < n ? 1 : 0);
+    } else { /* skewed: shares growing as (rank + 1)^2 */
+        int64_t w = 0, wr = 0;
+        for (int i = 0; i < size; i++) {
+            wr += i < rank ? (int64_t)(i + 1) * (i + 1) : 0;
+            w += (int64_t)(i + 1) * (i + 1);
+        }
+        *start = n * wr / w;
+        int64_t end = n * (wr + (int64_t)(rank + 1) * (rank + 1)) / w;
+        *count = end - *start;
+    }
+}
+
+static void test_select_cases(void)
+{
+    adk_ctx_t *ctx = adk_test_ctx();
+    int64_t nv = 0, nc = 0, rc = 0;
+    double *v = read_all("select.h5", "/v", &nv, NULL);
+    double *yd = read_all("select.h5", "/y", NULL, NULL);
+    double *off = read_all("select.h5", "/offsets", &nc, NULL);
+    double *res = read_all("select.h5", "/results", &rc, NULL);
+    double *curve = read_all("select.h5", "/curve_f1_random", NULL, NULL);
+    double *sub = read_all("select.h5", "/eps_subnormal", NULL, NULL);
+    CU_ASSERT_FATAL(v && yd && off && res && curve && sub && rc == nc - 1 && rc >= 12);
+    int64_t *y = malloc((size_t)nv * sizeof(int64_t));
+    for (int64_t i = 0; i < nv; i++) {
+        y[i] = (int64_t)yd[i];
+    }
+    int size = adk_ctx_size(ctx), rank = adk_ctx_rank(ctx);
+    int nbad = 0;
+    for (int64_t k = 0; k < rc; k++) {
+        int64_t o = (int64_t)off[k], n = (int64_t)off[k + 1] - o;
+        for (int s = 0; s < 4; s++) {
+            int64_t start, count;
+            split(s, n, size, rank, &start, &count);
+            adk_gauss_sweep_t *sw = NULL;
+            int st = adk_gauss_select(ctx, v + o + start, y + o + start, (size_t)count, start,
+                                      "case", (int)res[4 * k + 3], ADK_GAUSS_NCAND, &sw);
+            CU_ASSERT_EQUAL_FATAL(st, ADK_OK);
+            int ok = same_bits(sw->epsilon, res[4 * k]) && same_bits(sw->f1, res[4 * k + 1]) &&
+                     (double)sw->best == res[4 * k + 2] && sw->n == n && sw->ncand == 1000;
+            if (k == 0) { /* "random": the whole F1 curve */
+                for (size_t c = 0; c < sw->ncand; c++) {
+                    ok &= same_bits(sw->prf[c].f1, curve[c]);
+                }
+            }
+            if (k == 7) { /* "subnormal": numpy's step == 0 rule for every candidate */
+                for (size_t c = 0; c < sw->ncand; c++) {
+                    ok &= same_bits(sw->eps[c], sub[c]);
+                }
+            }
+            if (!ok) {
+                nbad++;
+                if (rank == 0) {
+                    printf("# case %lld split %d: epsilon %.17g f1 %.17g best %lld, reference "
+                           "%.17g %.17g %.0f\n",
+                           (long long)k, s, sw->epsilon, sw->f1, (long long)sw->best, res[4 * k],
+                           res[4 * k + 1], res[4 * k + 2]);
+                }
+            }
+            adk_gauss_sweep_free(sw);
+        }
+    }
+    CU_ASSERT_EQUAL(nbad, 0);
+    free(y);
+    free(v);
+    free(yd);
+    free(off);
+    free(res);
+    free(curve);
+    free(sub);
+}
+
+/* The confusion table, counted by brute force on one rank, and the curve file's text. */
+static void test_select_table(void)
+{
+    adk_ctx_t *ctx = adk_test_ctx();
+    const double v[] = {0.5, 0.1, 0.1, 0.9, 0.3, 0.7, 0.2, 0.1};
+    const int64_t y[] = {0, 1, 0, 0, 1, 0, 1, 1};
+    const size_t n = 8, ncand = 5; /* candidates 0.1, 0.3, 0.5, 0.7, 0.9 */
+    int64_t start, count;
+    split(0, (int64_t)n, adk_ctx_size(ctx), adk_ctx_rank(ctx), &start, &count);
+    adk_gauss_sweep_t *s = NULL;
+    CU_ASSERT_FATAL(adk_gauss_select(ctx, v + start, y + start, (size_t)count, start, "t", 0, ncand,
+                                     &s) == ADK_OK);
+    int ok = 1;
+    for (size_t c = 0; c < ncand; c++) {
+        adk_confusion_t b = {0, 0, 0, 0};
+        for (size_t i = 0; i < n; i++) {
+            int pred = v[i] < s->eps[c];
+            b.tp += pred && y[i];
+            b.fp += pred && !y[i];
+            b.tn += !pred && !y[i];
+            b.fn += !pred && y[i];
+        }
+        ok &= b.tp == s->conf[c].tp && b.fp == s->conf[c].fp && b.tn == s->conf[c].tn &&
+              b.fn == s->conf[c].fn;
+    }
+    CU_ASSERT(ok);
+    /* 0.1 + 0.2 rounds to 0.30000000000000004, so the row at 0.3 counts: candidates 1 and 2
+     * both give tp 4, fp 1 (F1 8/9); the first one wins the tie */
+    CU_ASSERT_EQUAL(s->best, 1);
+    CU_ASSERT(same_bits(s->epsilon, 0.1 + 0.2));
+    CU_ASSERT(same_bits(s->f1, 2.0 * 0.8 * 1.0 / (0.8 + 1.0)));
+    CU_ASSERT_EQUAL(s->npos, 4);
+    char *csv = adk_gauss_sweep_csv(s);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(csv);
+    CU_ASSERT(strncmp(csv, "epsilon,precision,recall,f1\n", 28) == 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(csv, "\n0.5,0.80000000000000004,1,0.88888888888888895\n"));
+    free(csv);
+    adk_gauss_sweep_free(s);
+}
+
+static void test_select_errors(void)
+{
+    adk_ctx_t *ctx = adk_test_ctx();
+    int rank = adk_ctx_rank(ctx), size = adk_ctx_size(ctx);
+    double v[3] = {0.1, 0.2, 0.3};
+    int64_t y[3] = {0, 1, 0};
+    adk_gauss_sweep_t *s = NULL;
+    /* a bad label on the last rank only: every rank gets the status */
+    int64_t yb[3] = {0, rank == size - 1 ? 2 : 1, 0};
+    adk_ctx_clear(ctx);
+    CU_ASSERT_EQUAL(adk_gauss_select(ctx, v, yb, 3, 3 * rank, "val.h5:/labels", 0, 1000, &s),
+                    ADK_EDATA);
+    CU_ASSERT_PTR_NULL(s);
+    char want[64];
+    snprintf(want, sizeof(want), "val.h5:/labels row %d: label 2 is not 0", 3 * (size - 1) + 1);
+    CU_ASSERT(message_has(want));
+    adk_ctx_clear(ctx);
+    double vn[3] = {0.1, NAN, 0.3};
+    CU_ASSERT_EQUAL(adk_gauss_select(ctx, vn, y, 3, 0, "v", 1, 1000, &s), ADK_EDATA);
+    CU_ASSERT(message_has("row 1: log density NaN is not finite"));
+    adk_ctx_clear(ctx);
+    CU_ASSERT_EQUAL(adk_gauss_select(ctx, v, y, 0, 0, "empty", 0, 1000, &s), ADK_EDATA);
+    CU_ASSERT(message_has("empty: no rows"));
+    adk_ctx_clear(ctx);
+    double vw[2] = {-DBL_MAX, DBL_MAX};
+    CU_ASSERT_EQUAL(adk_gauss_select(ctx, vw, y, 2, 0, "wide", 1, 1000, &s), ADK_EDATA);
+    CU_ASSERT(message_has("too wide"));
+    adk_ctx_clear(ctx);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+
+/* Rows of a fixture, read with the reproducible alignment on ctx. */
+static adk_rows_t *read_rows(adk_ctx_t *ctx, const char *file, const char *dset, int64_t align)
+{
+    char spec[4200];
+    snprintf(spec, sizeof(spec), "%s:%s", fix(file), dset);
+    adk_read_opts_t ro = {align, NULL, NULL};
+    adk_rows_t *x = NULL;
+    CU_ASSERT_EQUAL(adk_io_read(ctx, spec, &ro, &x), ADK_OK);
+    return x;
+}
+
+/* The same fit by one process over all rows (its own communicator): the bits to match. */
+static adk_gauss_t *fit_alone(const char *file, const char *dset, const adk_gauss_params_t *p)
+{
+    adk_ctx_t *self = NULL;
+    char *argv0[] = {"self"};
+    CU_ASSERT_FATAL(adk_ctx_create(MPI_COMM_SELF, 1, argv0, &self) == ADK_OK);
+    adk_rows_t *x = read_rows(self, file, dset, ADK_ALIGN_REPRO);
+    adk_gauss_t *g = NULL;
+    if (x) {
+        CU_ASSERT_EQUAL(adk_gauss_fit(self, x, p, &g), ADK_OK);
+    }
+    adk_rows_free(x);
+    adk_ctx_free(self);
+    return g;
+}
+
+static void check_fit(adk_gauss_kind_t kind)
+{
+    adk_ctx_t *ctx = adk_test_ctx();
+    adk_gauss_params_t p = {kind, 0.0, 0.0};
+    adk_rows_t *x = read_rows(ctx, "train.h5", "/data", ADK_ALIGN_REPRO);
+    CU_ASSERT_FATAL(x != NULL);
+    adk_gauss_t *g = NULL;
+    CU_ASSERT_FATAL(adk_gauss_fit(ctx, x, &p, &g) == ADK_OK);
+    adk_gauss_t *one = fit_alone("train.h5", "/data", &p);
+    CU_ASSERT_FATAL(one != NULL);
+    const size_t d = g->d;
+    CU_ASSERT_EQUAL(d, 5);
+    CU_ASSERT_EQUAL(g->m, 240);
+    double *mu = read_all("ref.h5", "/mu", NULL, NULL);
+    double *var = read_all("ref.h5", "/var", NULL, NULL);
+    double *cov = read_all("ref.h5", "/cov", NULL, NULL);
+    CU_ASSERT_FATAL(mu && var && cov);
+    int bits = 1;
+    for (size_t j = 0; j < d; j++) {
+        ADK_ASSERT_REL(g->mu[j], mu[j], 1e-12); /* numpy within 1e-12 relative */
+        ADK_ASSERT_REL(g->var[j], var[j], 1e-12);
+        bits &= same_bits(g->mu[j], one->mu[j]) && same_bits(g->var[j], one->var[j]);
+        for (size_t k = 0; kind == ADK_GAUSS_FULL && k < d; k++) {
+            ADK_ASSERT_REL(g->cov[j * d + k], cov[j * d + k], 1e-12);
+            bits &= same_bits(g->cov[j * d + k], one->cov[j * d + k]);
+        }
+    }
+    CU_ASSERT(bits); /* the same bits as one process: any rank count */
+    free(mu);
+    free(var);
+    free(cov);
+    adk_gauss_free(one);
+    adk_gauss_free(g);
+    adk_rows_free(x);
+}
+
+static void test_fit_diag(void)
+{
+    check_fit(ADK_GAUSS_DIAG);
+}
+
+static void test_fit_full(void)
+{
+    check_fit(ADK_GAUSS_FULL);
+}
+
+static void test_logpdf(void)
+{
+    adk_ctx_t *ctx = adk_test_ctx();
+    const char *refs[2] = {"/diag/logp_val", "/full/logp_val"};
+    for (int kind = 0; kind < 2; kind++) {
+        adk_gauss_params_t p = {(adk_gauss_kind_t)kind, 0.0, 0.0};
+        adk_rows_t *tr = read_rows(ctx, "train.h5", "/data", ADK_ALIGN_REPRO);
+        adk_rows_t *x = read_rows(ctx, "val.h5", "/data", 1);
+        CU_ASSERT_FATAL(tr && x);
+        adk_gauss_t *g = NULL;
+        CU_ASSERT_FATAL(adk_gauss_fit(ctx, tr, &p, &g) == ADK_OK);
+        double *ref = read_all("ref.h5", refs[kind], NULL, NULL);
+        double *lp = malloc((x->nloc + 1) * sizeof(double));
+        CU_ASSERT_FATAL(ref && lp);
+        CU_ASSERT_EQUAL(adk_gauss_logpdf(ctx, g, x->x, x->nloc, lp), ADK_OK);
+        int nbad = 0;
+        for (size_t i = 0; i < x->nloc; i++) {
+            double want = ref[x->row0 + (int64_t)i];
+            nbad += !(fabs(lp[i] - want) <= 1e-12 * fabs(want));
+        }
+        CU_ASSERT_EQUAL(nbad, 0);
+        free(ref);
+        free(lp);
+        adk_gauss_free(g);
+        adk_rows_free(x);
+        adk_rows_free(tr);
+    }
+}
+
+/* Closed forms: N(mu, diag) and a 2-D full covariance with a hand-computed inverse. */
+static void test_density_closed_form(void)
+{
+    adk_ctx_t *ctx = adk_test_ctx();
+    const double mu[2] = {1.0, 2.0}, var[2] = {4.0, 0.25}, x[2] = {2.0, 1.5};
+    adk_gauss_t *g = NULL;
+    CU_ASSERT_FATAL(adk_gauss_from_moments(ctx, "m", ADK_GAUSS_DIAG, 2, mu, var, &g) == ADK_OK);
+    double lp = 0.0;
+    CU_ASSERT_EQUAL(adk_gauss_logpdf(ctx, g, x, 1, &lp), ADK_OK);
+    /* -1/2 [log(2 pi 4) + 1/4 + log(2 pi 0.25) + 1] = -log(2 pi) - 5/8 */
+    ADK_ASSERT_REL(lp, -log(2 * ADK_PI) - 0.625, 1e-15);
+    adk_gauss_free(g);
+    /* Sigma = [[4, 2], [2, 3]]: det 8, Sigma^-1 = [[3, -2], [-2, 4]] / 8 */
+    const double cov[4] = {4.0, 2.0, 2.0, 3.0};
+    CU_ASSERT_FATAL(adk_gauss_from_moments(ctx, "m", ADK_GAUSS_FULL, 2, mu, cov, &g) == ADK_OK);
+    CU_ASSERT_EQUAL(adk_gauss_logpdf(ctx, g, x, 1, &lp), ADK_OK);
+    /* dx = (1, -0.5): q = (3 + 2 + 1) / 8 = 0.75 */
+    ADK_ASSERT_REL(lp, -log(2 * ADK_PI) - 0.5 * log(8.0) - 0.375, 1e-15);
+    /* far from the mean the density underflows, its log does not */
+    const double far[2] = {1.0 + 80.0, 2.0};
+    CU_ASSERT_EQUAL(adk_gauss_logpdf(ctx, g, far, 1, &lp), ADK_OK);
+    ADK_ASSERT_REL(lp, -log(2 * ADK_PI) - 0.5 * log(8.0) - 0.5 * 6400.0 * 3.0 / 8.0, 1e-15);
+    CU_ASSERT_EQUAL(exp(lp), 0.0);
+    adk_gauss_free(g);
+    /* a singular model names the dependent feature */
+    const double sing[4] = {1.0, 1.0, 1.0, 1.0};
+    adk_ctx_clear(ctx);
+    CU_ASSERT_EQUAL(adk_gauss_from_moments(ctx, "m.h5", ADK_GAUSS_FULL, 2, mu, sing, &g),
+                    ADK_EDATA);
+    CU_ASSERT_PTR_NOT_NULL(strstr(adk_ctx_message(ctx), "m.h5: singular covariance matrix: "
+                                                        "feature 1 is"));
+    adk_ctx_clear(ctx);
+    const double zero[2] = {1.0, 0.0};
+    CU_ASSERT_EQUAL(adk_gauss_from_moments(ctx, "m.h5", ADK_GAUSS_DIAG, 2, mu, zero, &g),
+                    ADK_EDATA);
+    CU_ASSERT_PTR_NOT_NULL(strstr(adk_ctx_message(ctx), "constant columns): 1"));
+    adk_ctx_clear(ctx);
+}
+
+static void test_zero_variance(void)
+{
+    adk_ctx_t *ctx = adk_test_ctx();
+    adk_rows_t *x = read_rows(ctx, "bad.h5", "/const", ADK_ALIGN_REPRO);
+    CU_ASSERT_FATAL(x != NULL);
+    adk_gauss_t *g = NULL;
+    for (int kind = 0; kind < 2; kind++) {
+        adk_gauss_params_t p = {(adk_gauss_kind_t)kind, 0.0, 0.0};
+        adk_ctx_clear(ctx);
+        CU_ASSERT_EQUAL(adk_gauss_fit(ctx, x, &p, &g), ADK_EDATA);
+        CU_ASSERT(message_has("zero variance in 1 of 3 features (constant columns): 1; use --"));
+        adk_ctx_clear(ctx);
+        p.min_var = 0.5; /* floors every variance below 0.5, constant or not */
+        CU_ASSERT_FATAL(adk_gauss_fit(ctx, x, &p, &g) == ADK_OK);
+        CU_ASSERT_EQUAL(g->mu[1], 3.0); /* a constant column's mean is its value */
+        CU_ASSERT_EQUAL(g->var[1], 0.5);
+        CU_ASSERT(g->nfloored >= 1);
+        CU_ASSERT_EQUAL(g->min_var, 0.5);
+        adk_gauss_free(g);
+        p.min_var = 0.0;
+        p.ridge = 0.25;
+        CU_ASSERT_FATAL(adk_gauss_fit(ctx, x, &p, &g) == ADK_OK);
+        CU_ASSERT_EQUAL(g->var[1], 0.25);
+        adk_gauss_free(g);
+    }
+    adk_gauss_params_t neg = {ADK_GAUSS_DIAG, -1.0, 0.0};
+    CU_ASSERT_EQUAL(adk_gauss_fit(ctx, x, &neg, &g), ADK_EINVAL);
+    adk_ctx_clear(ctx);
+    adk_rows_free(x);
+}
+
+/* A constant column whose mean m*c/m does not round back to c (0.1 over 7 rows) is still found:
+ * its mean is c exactly and its variance exactly 0. */
+static void test_constant_exact(void)
+{
+    adk_ctx_t *ctx = adk_test_ctx();
+    adk_rows_t *x = NULL;
+    CU_ASSERT_FATAL(adk_rows_alloc(ctx, 7, 2, ADK_ALIGN_REPRO, &x) == ADK_OK);
+    for (size_t i = 0; i < x->nloc; i++) {
+        x->x[2 * i] = 0.1;
+        x->x[2 * i + 1] = (double)(x->row0 + (int64_t)i);
+    }
+    adk_gauss_params_t p = {ADK_GAUSS_DIAG, 0.0, 0.0};
+    adk_gauss_t *g = NULL;
+    adk_ctx_clear(ctx);
+    CU_ASSERT_EQUAL(adk_gauss_fit(ctx, x, &p, &g), ADK_EDATA);
+    CU_ASSERT(message_has("zero variance in 1 of 2 features (constant columns): 0;"));
+    adk_ctx_clear(ctx);
+    p.min_var = 1e-3;
+    CU_ASSERT_FATAL(adk_gauss_fit(ctx, x, &p, &g) == ADK_OK);
+    CU_ASSERT(same_bits(g->mu[0], 0.1));
+    CU_ASSERT_EQUAL(g->var[0], 1e-3);
+    CU_ASSERT_EQUAL(g->mu[1], 3.0);
+    CU_ASSERT_EQUAL(g->var[1], 4.0); /* 0..6: population variance 28/7 */
+    CU_ASSERT_EQUAL(g->nfloored, 1);
+    adk_gauss_free(g);
+    adk_rows_free(x);
+}
+
+static void test_singular(void)
+{
+    adk_ctx_t *ctx = adk_test_ctx();
+    const char *dsets[2] = {"/dup", "/sum"}; /* x2 = x0; x2 = x0 + x1 */
+    for (int i = 0; i < 2; i++) {
+        adk_rows_t *x = read_rows(ctx, "bad.h5", dsets[i], ADK_ALIGN_REPRO);
+        CU_ASSERT_FATAL(x != NULL);
+        adk_gauss_t *g = NULL;
+        adk_gauss_params_t p = {ADK_GAUSS_FULL, 0.0, 0.0};
+        adk_ctx_clear(ctx);
+        CU_ASSERT_EQUAL(adk_gauss_fit(ctx, x, &p, &g), ADK_EDATA);
+        CU_ASSERT(message_has("singular covariance matrix: feature 2 is"));
+        CU_ASSERT(message_has("use --ridge R"));
+        adk_ctx_clear(ctx);
+        p.ridge = 1e-3;
+        CU_ASSERT_EQUAL(adk_gauss_fit(ctx, x, &p, &g), ADK_OK);
+        adk_gauss_free(g);
+        g = NULL;
+        p.kind = ADK_GAUSS_DIAG; /* per-feature variances are all positive */
+        p.ridge = 0.0;
+        CU_ASSERT_EQUAL(adk_gauss_fit(ctx, x, &p, &g), ADK_OK);
+        adk_gauss_free(g);
+        adk_rows_free(x);
+    }
+}
+
+/* 3 rows on up to 4 ranks: empty ranks join every collective. */
+static void test_more_ranks_than_rows(void)
+{
+    adk_ctx_t *ctx = adk_test_ctx();
+    adk_rows_t *x = read_rows(ctx, "tiny.h5", "/data", ADK_ALIGN_REPRO);
+    CU_ASSERT_FATAL(x != NULL);
+    adk_gauss_params_t p = {ADK_GAUSS_DIAG, 0.0, 0.0};
+    adk_gauss_t *g = NULL;
+    CU_ASSERT_FATAL(adk_gauss_fit(ctx, x, &p, &g) == ADK_OK);
+    double *mu = read_all("ref.h5", "/tiny/mu", NULL, NULL);
+    double *var = read_all("ref.h5", "/tiny/var", NULL, NULL);
+    CU_ASSERT_FATAL(mu && var);
+    for (size_t j = 0; j < 2; j++) {
+        ADK_ASSERT_REL(g->mu[j], mu[j], 1e-15);
+        ADK_ASSERT_REL(g->var[j], var[j], 1e-15);
+    }
+    free(mu);
+    free(var);
+    adk_gauss_free(g);
+    adk_rows_free(x);
+}
+
+/* Digits (uint8 pixels, 64 features) with a ridge: covariance against a long double brute force
+ * over all rows, and the same bits as one process. */
+static void test_digits_full(void)
+{
+    adk_ctx_t *ctx = adk_test_ctx();
+    adk_rows_t *x = read_rows(ctx, "digits_train.h5", "/data", ADK_ALIGN_REPRO);
+    CU_ASSERT_FATAL(x != NULL);
+    adk_gauss_params_t p = {ADK_GAUSS_FULL, 0.0, 0.5};
+    adk_gauss_t *g = NULL;
+    CU_ASSERT_FATAL(adk_gauss_fit(ctx, x, &p, &g) == ADK_OK);
+    adk_gauss_t *one = fit_alone("digits_train.h5", "/data", &p);
+    CU_ASSERT_FATAL(one != NULL);
+    int64_t m = 0, d = 0;
+    double *all = read_all("digits_train.h5", "/data", &m, &d);
+    CU_ASSERT_FATAL(all && d == 64 && g->d == 64);
+    long double mu[64], c;
+    for (int64_t j = 0; j < d; j++) {
+        mu[j] = 0;
+        for (int64_t i = 0; i < m; i++) {
+            mu[j] += all[i * d + j];
+        }
+        mu[j] /= m;
+    }
+    double cmax = 0;
+    for (int64_t j = 0; j < d * d; j++) {
+        cmax = fmax(cmax, fabs(g->cov[j]));
+    }
+    int nbad = 0, bits = 1;
+    for (int64_t j = 0; j < d; j++) {
+        for (int64_t k = 0; k < d; k++) {
+            c = 0;
+            for (int64_t i = 0; i < m; i++) {
+                c += (all[i * d + j] - mu[j]) * (all[i * d + k] - mu[k]);
+            }
+            c = c / m + (j == k ? 0.5L : 0.0L);
+            nbad += !(fabsl(g->cov[j * d + k] - c) <= 1e-12L * cmax);
+            bits &= same_bits(g->cov[j * d + k], one->cov[j * d + k]);
+        }
+    }
+    CU_ASSERT_EQUAL(nbad, 0);
+    CU_ASSERT(bits);
+    free(all);
+    adk_gauss_free(one);
+    adk_gauss_free(g);
+    adk_rows_free(x);
+}
+
+int main(int argc, char **argv)
+{
+    static const adk_test_t tests[] = {{"linspace equals np.linspace", test_linspace},
+                                       {"select cases on four splits", test_select_cases},
+                                       {"select confusion table", test_select_table},
+                                       {"select bad input", test_select_errors},
+                                       {"fit diag vs numpy", test_fit_diag},
+                                       {"fit full vs numpy", test_fit_full},
+                                       {"log density vs numpy", test_logpdf},
+                                       {"density closed forms", test_density_closed_form},
+                                       {"zero variance", test_zero_variance},
+                                       {"constant column found exactly", test_constant_exact},
+                                       {"singular covariance", test_singular},
+                                       {"more ranks than rows", test_more_ranks_than_rows},
+                                       {"digits full covariance", test_digits_full},
+                                       {NULL, NULL}};
+    return adk_test_main(argc, argv, "gauss", tests);
+}
