@@ -716,6 +716,11 @@ int adk_out_attr_f64v(adk_out_t *o, const char *obj, const char *name, const dou
     return put_attr(o, obj, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, v, n ? n : 1);
 }
 
+int adk_out_attr_i64v(adk_out_t *o, const char *obj, const char *name, const int64_t *v, size_t n)
+{
+    return put_attr(o, obj, name, H5T_STD_I64LE, H5T_NATIVE_INT64, v, n ? n : 1);
+}
+
 int adk_out_attr_str(adk_out_t *o, const char *obj, const char *name, const char *v)
 {
     hid_t t = str_type();

@@ -150,6 +150,7 @@ int adk_out_attr_f64(adk_out_t *o, const char *obj, const char *name, double v);
 int adk_out_attr_i64(adk_out_t *o, const char *obj, const char *name, int64_t v);
 int adk_out_attr_str(adk_out_t *o, const char *obj, const char *name, const char *v);
 int adk_out_attr_f64v(adk_out_t *o, const char *obj, const char *name, const double *v, size_t n);
+int adk_out_attr_i64v(adk_out_t *o, const char *obj, const char *name, const int64_t *v, size_t n);
 
 /**
  * Finish: close on all ranks, agree, rename into place. Frees @p o. On failure the temporary file

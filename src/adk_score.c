@@ -29,7 +29,8 @@ int adk_score_flags(adk_ctx_t *ctx, const int32_t *cluster, const double *dist, 
                     int64_t row0, const double *thr, size_t k, uint8_t *flag)
 {
     for (size_t j = 0; j < k; j++) {
-        if (!isfinite(thr[j])) {
+        /* +inf is legitimate: a cluster without training rows never flags a row */
+        if (isnan(thr[j]) || thr[j] == -INFINITY) {
             return ADK_ERR(ctx, ADK_EDATA, "threshold of cluster %zu is %g", j, thr[j]);
         }
     }

@@ -80,7 +80,7 @@ static int cmd_cmp(int argc, char **argv)
     for (size_t k = 0; k < n; k++) {
         int same = rtol == 0 && atol == 0
                        ? memcmp(&a[k], &b[k], sizeof(double)) == 0 || (isnan(a[k]) && isnan(b[k]))
-                       : fabs(a[k] - b[k]) <= atol + rtol * fabs(b[k]);
+                       : a[k] == b[k] || fabs(a[k] - b[k]) <= atol + rtol * fabs(b[k]);
         if (!same) {
             if (bad == 0) {
                 printf("first difference at element %zu (row %zu, col %zu): %.17g vs %.17g\n", k,

@@ -87,8 +87,14 @@ static void test_flags_strict(void)
     const double nan_d[1] = {NAN};
     CU_ASSERT_EQUAL(adk_score_flags(ctx, cl, nan_d, 1, 0, thr, 2, f), ADK_EDATA);
     adk_ctx_clear(ctx);
-    const double bad_thr[2] = {1.0, INFINITY};
+    /* +inf (a cluster without training rows) never flags; NaN and -inf are refused */
+    const double inf_thr[2] = {INFINITY, INFINITY};
+    CU_ASSERT_EQUAL(adk_score_flags(ctx, cl, d, 6, 0, inf_thr, 2, f), ADK_OK);
+    CU_ASSERT(memchr(f, 1, 6) == NULL);
+    const double bad_thr[2] = {1.0, NAN}, neg_thr[2] = {-INFINITY, 1.0};
     CU_ASSERT_EQUAL(adk_score_flags(ctx, cl, d, 6, 0, bad_thr, 2, f), ADK_EDATA);
+    adk_ctx_clear(ctx);
+    CU_ASSERT_EQUAL(adk_score_flags(ctx, cl, d, 6, 0, neg_thr, 2, f), ADK_EDATA);
     adk_ctx_clear(ctx);
 }
 
