@@ -16,7 +16,10 @@
 
 #include "adk_ctx.h"
 
-#define PANEL 8 /* centres per AVX-512 vector */
+#define PANEL 8     /* centres per AVX-512 vector */
+#define PREFETCH 16 /* rows ahead that staging asks the memory system for */
+
+typedef double v8d __attribute__((vector_size(64)));
 
 struct adk_dist_ws {
     size_t kmax, d;
@@ -349,11 +352,52 @@ ADK_TILE(4)
 ADK_TILE(5)
 ADK_TILE(6)
 
-/* Rows [lo, hi) of the staged chunk (lo, hi multiples of 4) against all centres. */
-ADK_AVX512 static void argmin_avx512(adk_dist_ws_t *ws, size_t k, size_t lo, size_t hi)
+/*
+ * Stage the rows of one 4-row tile that belong to the chunk ([off, off + count) of the staging
+ * area; src is the chunk's first row), shifted when asked. Staging tile by tile, right before the
+ * tile's arithmetic, lets the loads from memory overlap the FMAs of the tile before.
+ */
+static void stage_tile(adk_dist_ws_t *ws, size_t i, const double *src, size_t off, size_t count,
+                       const double *shift)
+{
+    size_t d = ws->d, a = i > off ? i : off, b = i + 4 < off + count ? i + 4 : off + count;
+    for (size_t p = a; p < b; p++) {
+        const double *xr = src + (p - off) * d;
+        double *dst = ws->rows + p * d;
+        /* ask for the row PREFETCH rows ahead now: the hardware prefetcher alone falls behind */
+        const char *ahead = (const char *)(xr + PREFETCH * d);
+        for (size_t o = 0; o < d * sizeof(double); o += 64) {
+            __builtin_prefetch(ahead + o);
+        }
+        if (shift) {
+            size_t j = 0;
+            for (; j + 8 <= d; j += 8) { /* eight at a time: same bits as one at a time */
+                v8d u, v;
+                memcpy(&u, xr + j, sizeof(u));
+                memcpy(&v, shift + j, sizeof(v));
+                u -= v;
+                memcpy(dst + j, &u, sizeof(u));
+            }
+            for (; j < d; j++) {
+                dst[j] = xr[j] - shift[j];
+            }
+        } else {
+            memcpy(dst, xr, d * sizeof(double));
+        }
+    }
+}
+
+/*
+ * Stage rows [off, off + count) of a chunk from src and find their nearest centres, in whole tiles
+ * of 4 staging positions (positions outside the chunk hold zeros and are ignored).
+ */
+ADK_AVX512 static void argmin_avx512(adk_dist_ws_t *ws, size_t k, const double *src, size_t off,
+                                     size_t count, const double *shift)
 {
     size_t d = ws->d, np = (k + PANEL - 1) / PANEL;
+    size_t lo = off & ~(size_t)3, hi = (off + count + 3) & ~(size_t)3;
     for (size_t i = lo; i < hi; i += 4) {
+        stage_tile(ws, i, src, off, count, shift);
         const double *x = ws->rows + i * d;
         __m512d mv[4];
         __m512i mi[4];
@@ -384,25 +428,70 @@ ADK_AVX512 static void argmin_avx512(adk_dist_ws_t *ws, size_t k, size_t lo, siz
         default:
             break;
         }
-        for (int r = 0; r < 4; r++) { /* lanes: smallest value, then smallest index */
-            double v[PANEL];
-            long long id[PANEL];
-            _mm512_storeu_pd(v, mv[r]);
-            _mm512_storeu_si512((void *)id, mi[r]);
-            double m = v[0];
-            long long a = id[0];
-            for (int l = 1; l < PANEL; l++) {
-                if (v[l] < m || (v[l] == m && id[l] < a)) {
-                    m = v[l];
-                    a = id[l];
-                }
-            }
-            ws->lab[i + (size_t)r] = (int32_t)a;
+        for (int r = 0; r < 4; r++) { /* lanes: smallest value, then smallest index among them */
+            double m = _mm512_reduce_min_pd(mv[r]);
+            __mmask8 at = _mm512_cmp_pd_mask(mv[r], _mm512_set1_pd(m), _CMP_EQ_OQ);
+            ws->lab[i + (size_t)r] = (int32_t)_mm512_mask_reduce_min_epi64(at, mi[r]);
             ws->best[i + (size_t)r] = m;
         }
     }
 }
+
+/* Squared distance in lane order: eight partial sums over features j mod 8, then a fixed tree. */
+ADK_AVX512 static double sq_avx512(const double *x, const double *c, size_t d)
+{
+    __m512d s = _mm512_setzero_pd();
+    for (size_t j = 0; j < d; j += 8) {
+        __mmask8 m = d - j >= 8 ? 0xff : (__mmask8)((1u << (d - j)) - 1u);
+        __m512d t = _mm512_sub_pd(_mm512_maskz_loadu_pd(m, x + j), _mm512_maskz_loadu_pd(m, c + j));
+        s = _mm512_add_pd(s, _mm512_mul_pd(t, t));
+    }
+    __m256d h = _mm256_add_pd(_mm512_castpd512_pd256(s), _mm512_extractf64x4_pd(s, 1));
+    __m128d q = _mm_add_pd(_mm256_castpd256_pd128(h), _mm256_extractf128_pd(h, 1));
+    return _mm_cvtsd_f64(_mm_add_sd(q, _mm_unpackhi_pd(q, q)));
+}
+
+ADK_AVX512 static void sq_assigned_avx512(const double *rows, const int32_t *label, size_t count,
+                                          const double *cen, size_t d, double *out)
+{
+    for (size_t i = 0; i < count; i++) {
+        out[i] = sq_avx512(rows + i * d, cen + (size_t)label[i] * d, d);
+    }
+}
 #endif
+
+void adk_dist_sq_assigned(const adk_dist_ws_t *ws, const double *rows, const int32_t *label,
+                          size_t count, const double *cen, double *out)
+{
+    size_t d = ws->d, i = 0;
+#ifdef ADK_X86
+    if (ws->kernel == ADK_KERNEL_AVX512) {
+        sq_assigned_avx512(rows, label, count, cen, d, out);
+        return;
+    }
+#endif
+    for (; i + 4 <= count; i += 4) { /* four rows at a time: independent chains, same order */
+        const double *x0 = rows + i * d, *x1 = x0 + d, *x2 = x1 + d, *x3 = x2 + d;
+        const double *c0 = cen + (size_t)label[i] * d, *c1 = cen + (size_t)label[i + 1] * d;
+        const double *c2 = cen + (size_t)label[i + 2] * d, *c3 = cen + (size_t)label[i + 3] * d;
+        double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+        for (size_t j = 0; j < d; j++) {
+            double t0 = x0[j] - c0[j], t1 = x1[j] - c1[j];
+            double t2 = x2[j] - c2[j], t3 = x3[j] - c3[j];
+            s0 += t0 * t0;
+            s1 += t1 * t1;
+            s2 += t2 * t2;
+            s3 += t3 * t3;
+        }
+        out[i] = s0;
+        out[i + 1] = s1;
+        out[i + 2] = s2;
+        out[i + 3] = s3;
+    }
+    for (; i < count; i++) {
+        out[i] = adk_dist_sq(rows + i * d, cen + (size_t)label[i] * d, d);
+    }
+}
 
 void adk_dist_nearest_blocks(adk_dist_ws_t *ws, const adk_centres_t *c, const double *x, size_t n,
                              int64_t row0, const double *shift, adk_dist_near_fn fn, void *ud)
@@ -421,13 +510,16 @@ void adk_dist_nearest_blocks(adk_dist_ws_t *ws, const adk_centres_t *c, const do
         if (count > n - i) {
             count = n - i;
         }
-        size_t off = stage_chunk(ws, x + i * d, count, g, shift);
+        size_t off = (size_t)(g % ADK_DIST_CHUNK);
         if (avx) {
 #ifdef ADK_X86
-            /* whole tiles of 4 staged rows: rows outside the chunk's own are zeros, ignored */
-            argmin_avx512(ws, c->k, off & ~(size_t)3, (off + count + 3) & ~(size_t)3);
+            if (count < ADK_DIST_CHUNK) {
+                memset(ws->rows, 0, ADK_DIST_CHUNK * d * sizeof(double));
+            }
+            argmin_avx512(ws, c->k, x + i * d, off, count, shift);
 #endif
         } else {
+            stage_chunk(ws, x + i * d, count, g, shift);
             argmin_blas(ws, c, off, off + count);
         }
         fn(ud, i, count, ws->rows + off * d, ws->lab + off, ws->best + off);

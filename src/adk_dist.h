@@ -113,6 +113,16 @@ typedef void (*adk_dist_near_fn)(void *ud, size_t first, size_t count, const dou
 void adk_dist_nearest_blocks(adk_dist_ws_t *ws, const adk_centres_t *c, const double *x, size_t n,
                              int64_t row0, const double *shift, adk_dist_near_fn fn, void *ud);
 
+/**
+ * Squared distances of @p count rows (width ws's d) to their assigned centres: out[i] =
+ * ||rows_i - cen_{label[i]}||^2 in the direct, cancellation-free form. With the AVX-512 kernel the
+ * terms are summed in eight lanes (features j mod 8) that a fixed tree then combines; otherwise in
+ * feature order, as adk_dist_sq. Either way each value depends only on the row and its centre.
+ * Local.
+ */
+void adk_dist_sq_assigned(const adk_dist_ws_t *ws, const double *rows, const int32_t *label,
+                          size_t count, const double *cen, double *out);
+
 /** Squared Euclidean distance summed directly in feature order (exact form, no cancellation). */
 double adk_dist_sq(const double *x, const double *c, size_t d);
 

@@ -43,7 +43,8 @@ typedef struct {
     double pinert;   /* block partial inertia */
     int32_t *labels; /* nloc, current run */
     int64_t changed;
-    int update; /* accumulate sums (M-step) or only label */
+    int64_t next_flush; /* global row after which the current block ends */
+    int update;         /* accumulate sums (M-step) or only label */
     double tol_abs;
     double mean_var;
 } fit_t;
@@ -109,6 +110,23 @@ static void flush_block(fit_t *f)
     f->pinert = 0.0;
 }
 
+/* s += x elementwise, two at a time in SSE2 registers (same bits as the scalar loop). */
+typedef double v2d __attribute__((vector_size(16)));
+static void add_row(double *s, const double *x, size_t d)
+{
+    size_t j = 0;
+    for (; j + 2 <= d; j += 2) {
+        v2d a, b;
+        memcpy(&a, s + j, sizeof(a));
+        memcpy(&b, x + j, sizeof(b));
+        a += b;
+        memcpy(s + j, &a, sizeof(a));
+    }
+    for (; j < d; j++) {
+        s[j] += x[j];
+    }
+}
+
 /* One chunk of a Lloyd E-step (and M-step accumulation when f->update). */
 static void lloyd_chunk(void *ud, size_t first, size_t count, const double *rows,
                         const int32_t *label, const double *best)
@@ -116,6 +134,8 @@ static void lloyd_chunk(void *ud, size_t first, size_t count, const double *rows
     (void)best;
     fit_t *f = ud;
     size_t d = f->d;
+    double sq[ADK_DIST_CHUNK];
+    adk_dist_sq_assigned(f->ws, rows, label, count, f->cen->c, sq);
     for (size_t i = 0; i < count; i++) {
         int32_t a = label[i];
         int32_t *lab = f->labels + first + i;
@@ -123,18 +143,15 @@ static void lloyd_chunk(void *ud, size_t first, size_t count, const double *rows
         *lab = a;
         const double *xr = rows + i * d;
         if (f->update) {
-            double *s = f->part + (size_t)a * d;
-            for (size_t j = 0; j < d; j++) {
-                s[j] += xr[j];
-            }
+            add_row(f->part + (size_t)a * d, xr, d);
             if (f->pcount[a]++ == 0) {
                 f->touched[f->ntouched++] = a;
             }
         }
-        f->pinert += adk_dist_sq(xr, f->cen->c + (size_t)a * d, d);
-        int64_t g = f->row0 + (int64_t)(first + i);
-        if ((g + 1) % f->block == 0 || g + 1 == f->n) {
+        f->pinert += sq[i];
+        if (f->row0 + (int64_t)(first + i) + 1 == f->next_flush) {
             flush_block(f);
+            f->next_flush = f->next_flush + f->block < f->n ? f->next_flush + f->block : f->n;
         }
     }
 }
@@ -173,6 +190,8 @@ static int estep(fit_t *f, int update)
     f->changed = 0;
     f->ntouched = 0;
     f->pinert = 0.0;
+    int64_t end = (f->row0 / f->block + 1) * f->block;
+    f->next_flush = end < f->n ? end : f->n;
     adk_ctx_tic(f->ctx, ADK_T_COMPUTE);
     adk_dist_nearest_blocks(f->ws, f->cen, f->x->x, f->nloc, f->row0, f->mean, lloyd_chunk, f);
     adk_racc_addi(f->acc, f->k, f->changed);

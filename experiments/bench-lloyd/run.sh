@@ -45,11 +45,14 @@ PYEOF
 adkit_fit() { # iterations kernel -> "seconds rss_kb_rank0 rss_kb_rank1"
     best=""
     for r in $(seq "$REPS"); do
-        out=$(mpiexec -n $NP /usr/bin/time -f "rss_kb %M" "$BUILD/apps/adkit-kmeans" --quiet \
+        # One peak-RSS file per rank: two ranks writing to one pipe can interleave their lines.
+        rm -f "$WORK"/rss.*
+        out=$(mpiexec -n $NP sh -c 'exec /usr/bin/time -f "%M" -o "$0.$OMPI_COMM_WORLD_RANK" "$@"' \
+            "$WORK/rss" "$BUILD/apps/adkit-kmeans" --quiet \
             --kernel "$2" --k $K --init "$WORK/init.h5" --max-iter "$1" --tol 0 --force \
             --out "$WORK/m.h5" "$WORK/data.h5:/data" 2>&1)
         t=$(echo "$out" | sed -n 's/.*fit \([0-9.]*\) s.*/\1/p')
-        rss=$(echo "$out" | sed -n 's/^rss_kb //p' | sort -n | tr '\n' ' ')
+        rss=$(cat "$WORK"/rss.* | sort -n | tr '\n' ' ')
         it=$(echo "$out" | sed -n 's/.*iterations \([0-9]*\) .*/\1/p')
         if [ "$it" != "$1" ]; then
             echo "adkit ran $it iterations, wanted $1" >&2
@@ -71,7 +74,7 @@ kernel=$(mpiexec -n 1 "$BUILD/apps/adkit-kmeans" --k 2 --max-iter 1 --force --ou
     "$WORK/init.h5:/centroids" 2>/dev/null | sed -n 's/.*kernel \([a-z0-9]*\) .*/\1/p')
 
 echo "scikit-learn and dgemm peak ..." >&2
-"$PY" "$ROOT/experiments/bench-lloyd/sklearn_side.py" "$WORK" "$REPS" "$NP" \
+env -u OMP_NUM_THREADS -u OPENBLAS_NUM_THREADS "$PY" "$ROOT/experiments/bench-lloyd/sklearn_side.py" "$WORK" "$REPS" "$NP" \
     "$a2" "$a22" "$b2" "$b22" "$kernel" "$N" $D $K >"$WORK/report.md"
 date=$(date -u +%Y-%m-%d)
 out="$ROOT/experiments/results/bench-lloyd-$date.md"
@@ -81,7 +84,7 @@ out="$ROOT/experiments/results/bench-lloyd-$date.md"
     echo "Command: \`experiments/bench-lloyd/run.sh ${1:-}\` (REPS=$REPS, best of each)"
     echo "Commit: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
     echo "Machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc --all) cores, $(free -g | awk '/Mem:/ {print $2}') GiB;" \
-        "OpenBLAS core: $("$PY" -c 'import numpy; print(numpy.__version__)' 2>/dev/null | sed 's/^/numpy /')"
+        "$("$PY" -c "import numpy; print(\"numpy\", numpy.__version__)" 2>/dev/null)"
     echo "Load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
     echo
     cat "$WORK/report.md"

@@ -65,6 +65,16 @@ print(f"| scikit-learn KMeans(lloyd) | {sk:.4f} | {flops / sk / 1e9:.1f} | "
       f"{100 * flops / sk / 1e9 / peak:.0f} % | 1.00x |")
 print(f"\ndgemm peak on {threads} threads (numpy, 4096^3): {peak:.1f} GFLOP/s; "
       f"floor for exact float64 Lloyd: {flops / peak / 1e9:.4f} s / iteration.")
+try:  # which OpenBLAS kernels numpy's dgemm ran: the yardstick is only as good as they are
+    import ctypes, glob
+    lib = ctypes.CDLL(glob.glob("/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas*.so*")[0])
+    lib.openblas_get_corename.restype = ctypes.c_char_p
+    core = lib.openblas_get_corename().decode()
+    print(f"OpenBLAS core used by numpy: {core}. A % above 100 means adkit's fused AVX-512 kernel "
+          "(512-bit FMAs) outruns that dgemm, whose kernels for this core use 256-bit FMAs: the "
+          "dgemm figure is this machine's BLAS peak, not its FMA peak.")
+except (OSError, IndexError, AttributeError):
+    pass
 print(f"Raw seconds: adkit {a2[0]:.3f} / {a22[0]:.3f}, BLAS kernel {b2[0]:.3f} / {b22[0]:.3f}, "
       f"scikit-learn {s2:.3f} / {s22:.3f} (2 / 22 iterations).")
 print(f"Peak resident memory per rank (22 iterations): {a22[1] / 1024:.0f} and {a22[2] / 1024:.0f}"

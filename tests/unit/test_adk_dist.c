@@ -138,6 +138,90 @@ static void test_ties_across_panels(void)
     free(cc);
 }
 
+typedef struct {
+    int32_t *lab;
+    double *best, *rows;
+    size_t d;
+} shifted_t;
+
+static void keep_chunk(void *ud, size_t first, size_t count, const double *rows,
+                       const int32_t *label, const double *best)
+{
+    shifted_t *s = ud;
+    memcpy(s->lab + first, label, count * sizeof(int32_t));
+    memcpy(s->best + first, best, count * sizeof(double));
+    memcpy(s->rows + first * s->d, rows, count * s->d * sizeof(double));
+}
+
+/* The shifted driver (rows staged tile by tile) equals the plain one on a shifted copy. */
+static void test_shifted_blocks(void)
+{
+    const size_t n = 301, d = 11, k = 19;
+    double *x = random_matrix(n, d, 5), *cc = random_matrix(k, d, 6),
+           *shift = random_matrix(1, d, 7);
+    double *xs = malloc(n * d * sizeof(double)), *rows = malloc(n * d * sizeof(double));
+    for (size_t i = 0; i < n * d; i++) {
+        xs[i] = x[i] - shift[i % d];
+    }
+    adk_centres_t *c = NULL;
+    adk_dist_ws_t *ws = NULL;
+    adk_centres_alloc(k, d, &c);
+    adk_dist_ws_alloc(k, d, &ws);
+    adk_centres_set(c, cc);
+    int32_t *l1 = malloc(n * sizeof(int32_t)), *l2 = malloc(n * sizeof(int32_t));
+    double *b1 = malloc(n * sizeof(double)), *b2 = malloc(n * sizeof(double));
+    for (int kern = ADK_KERNEL_BLAS; kern <= ADK_KERNEL_AVX512; kern++) {
+        adk_dist_ws_set_kernel(ws, (adk_kernel_t)kern);
+        adk_dist_nearest(ws, c, xs, n, 77, l1, b1);
+        shifted_t st = {l2, b2, rows, d};
+        adk_dist_nearest_blocks(ws, c, x, n, 77, shift, keep_chunk, &st);
+        CU_ASSERT(memcmp(l1, l2, n * sizeof(int32_t)) == 0);
+        CU_ASSERT(memcmp(b1, b2, n * sizeof(double)) == 0);
+        CU_ASSERT(memcmp(xs, rows, n * d * sizeof(double)) == 0); /* the rows handed on */
+    }
+    free(x);
+    free(cc);
+    free(shift);
+    free(xs);
+    free(rows);
+    free(l1);
+    free(l2);
+    free(b1);
+    free(b2);
+    adk_centres_free(c);
+    adk_dist_ws_free(ws);
+}
+
+/* Squared distances to assigned centres: both kernels against adk_dist_sq, widths around 8. */
+static void test_sq_assigned(void)
+{
+    const size_t n = 7, k = 3;
+    const size_t widths[] = {1, 3, 7, 8, 9, 13, 32};
+    for (size_t w = 0; w < sizeof(widths) / sizeof(widths[0]); w++) {
+        size_t d = widths[w];
+        double *x = random_matrix(n, d, 8 + w), *cc = random_matrix(k, d, 20 + w);
+        int32_t lab[7] = {0, 2, 1, 1, 0, 2, 2};
+        double out[7];
+        adk_dist_ws_t *ws = NULL;
+        adk_dist_ws_alloc(k, d, &ws);
+        for (int kern = ADK_KERNEL_BLAS; kern <= ADK_KERNEL_AVX512; kern++) {
+            adk_dist_ws_set_kernel(ws, (adk_kernel_t)kern);
+            adk_dist_sq_assigned(ws, x, lab, n, cc, out);
+            for (size_t i = 0; i < n; i++) {
+                double ref = adk_dist_sq(x + i * d, cc + (size_t)lab[i] * d, d);
+                if (kern == ADK_KERNEL_BLAS) {
+                    CU_ASSERT_EQUAL(out[i], ref); /* same order, same bits */
+                } else {
+                    CU_ASSERT(fabs(out[i] - ref) <= 1e-14 * ref);
+                }
+            }
+        }
+        adk_dist_ws_free(ws);
+        free(x);
+        free(cc);
+    }
+}
+
 int main(int argc, char **argv)
 {
     static const adk_test_t tests[] = {
@@ -145,6 +229,8 @@ int main(int argc, char **argv)
         {"labels and values independent of the split", test_split_invariance},
         {"small cases and ties", test_small_values},
         {"ties across kernel lanes and panels", test_ties_across_panels},
+        {"shifted driver equals a shifted copy", test_shifted_blocks},
+        {"squared distances to assigned centres", test_sq_assigned},
         {NULL, NULL}};
     return adk_test_main(argc, argv, "adk_dist", tests);
 }
