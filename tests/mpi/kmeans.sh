@@ -38,12 +38,12 @@ vs_sklearn() {
             rel_close "$(h5attr "$m" / inertia)" "$(h5attr "$FIX/kmeans/$fx.h5" "/$g" inertia)" 1e-10
         check "$fx/$tag np=$np: n_iter $(h5attr "$FIX/kmeans/$fx.h5" "/$g" n_iter)" \
             test "$(h5attr "$m" / n_iter)" = "$(h5attr "$FIX/kmeans/$fx.h5" "/$g" n_iter)"
-        if [ "$np" != 1 ] && [ -f "$WORK/$fx-$tag-1.h5" ]; then
-            check "$fx/$tag np=$np: bitwise equal to 1 rank" same_dsets "$m" "$WORK/$fx-$tag-1.h5" /centroids
-            check "$fx/$tag np=$np: assignments bitwise equal to 1 rank" \
-                same_dsets "$a" "$WORK/$fx-$tag-1-a.h5" /cluster /distance
-            check "$fx/$tag np=$np: inertia bitwise equal to 1 rank" \
-                test "$(h5attr "$m" / inertia)" = "$(h5attr "$WORK/$fx-$tag-1.h5" / inertia)"
+        if [ "$np" != "$R1" ] && [ -f "$WORK/$fx-$tag-$R1.h5" ]; then
+            check "$fx/$tag np=$np: bitwise equal to np=$R1" same_dsets "$m" "$WORK/$fx-$tag-$R1.h5" /centroids
+            check "$fx/$tag np=$np: assignments bitwise equal to np=$R1" \
+                same_dsets "$a" "$WORK/$fx-$tag-$R1-a.h5" /cluster /distance
+            check "$fx/$tag np=$np: inertia bitwise equal to np=$R1" \
+                test "$(h5attr "$m" / inertia)" = "$(h5attr "$WORK/$fx-$tag-$R1.h5" / inertia)"
         fi
     done
 }
@@ -70,14 +70,14 @@ invariant() {
             comment_file "$WORK/out"
             continue
         fi
-        if [ "$np" = 1 ]; then
-            ok "$tag np=1: reference run"
+        if [ "$np" = "$R1" ]; then
+            ok "$tag np=$R1: reference run"
         else
-            check "$tag np=$np: model and assignments bitwise equal to 1 rank" sh -c \
-                "'$H5CMP' cmp '$m' /centroids '$WORK/inv-$tag-1.h5' /centroids &&
-                 '$H5CMP' cmp '$a' /cluster '$WORK/inv-$tag-1-a.h5' /cluster &&
-                 '$H5CMP' cmp '$a' /distance '$WORK/inv-$tag-1-a.h5' /distance &&
-                 test \"\$('$H5CMP' attr '$m' / inertia)\" = \"\$('$H5CMP' attr '$WORK/inv-$tag-1.h5' / inertia)\""
+            check "$tag np=$np: model and assignments bitwise equal to np=$R1" sh -c \
+                "'$H5CMP' cmp '$m' /centroids '$WORK/inv-$tag-$R1.h5' /centroids &&
+                 '$H5CMP' cmp '$a' /cluster '$WORK/inv-$tag-$R1-a.h5' /cluster &&
+                 '$H5CMP' cmp '$a' /distance '$WORK/inv-$tag-$R1-a.h5' /distance &&
+                 test \"\$('$H5CMP' attr '$m' / inertia)\" = \"\$('$H5CMP' attr '$WORK/inv-$tag-$R1.h5' / inertia)\""
         fi
     done
 }
@@ -99,7 +99,7 @@ for np in $(ranks); do
     run_np "$np" "$KM" --quiet --k 3 --init "$FIX/kmeans/iris.h5:/init" --out "$WORK/csv$np.h5" \
         "$WORK/iris_h.csv" >/dev/null 2>&1
     check "CSV input np=$np: same centroids as HDF5 input" \
-        same_dsets "$WORK/csv$np.h5" "$WORK/iris-ref-1.h5" /centroids
+        same_dsets "$WORK/csv$np.h5" "$WORK/iris-ref-$R1.h5" /centroids
 done
 
 # More ranks than rows (and than reproducibility blocks): 5 rows, 4 ranks.
@@ -107,8 +107,8 @@ head -n 5 "$WORK/iris.csv" >"$WORK/tiny.csv"
 for np in $(ranks); do
     run_np "$np" "$KM" --quiet --k 2 --seed 1 --out "$WORK/tiny$np.h5" --assign "$WORK/tinya$np.h5" \
         "$WORK/tiny.csv" >/dev/null 2>&1
-    check "5 rows on $np ranks: runs and matches 1 rank" \
-        same_dsets "$WORK/tiny$np.h5" "$WORK/tiny1.h5" /centroids
+    check "5 rows on $np ranks: runs and matches np=$R1" \
+        same_dsets "$WORK/tiny$np.h5" "$WORK/tiny$R1.h5" /centroids
 done
 
 # Bad input: exit code, one message, no output left, no hang.
@@ -143,7 +143,7 @@ for np in 1 3; do
     expect_fail "$np" 1 "not an integer" "$O" -- "$KM" --k two --out "$O" "$B:/good"
 done
 # never overwrite without --force
-cp "$WORK/iris-ref-1.h5" "$WORK/keep.h5"
+cp "$WORK/iris-ref-$R1.h5" "$WORK/keep.h5"
 expect_fail 2 3 "exists; use --force" - -- "$KM" --k 3 --out "$WORK/keep.h5" "$FIX/kmeans/iris.h5:/data"
-check "existing output untouched" same_dsets "$WORK/keep.h5" "$WORK/iris-ref-1.h5" /centroids
+check "existing output untouched" same_dsets "$WORK/keep.h5" "$WORK/iris-ref-$R1.h5" /centroids
 finish

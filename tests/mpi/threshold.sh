@@ -55,9 +55,9 @@ sigma() {
     if thr "$_np" "$_tag" "$_mod" "$@"; then
         check "np=$_np $_tag: /thresholds within 1e-12 of numpy's $_ds" \
             close_dsets "$WORK/$_tag-$_np.h5" /thresholds "$FT/$_exp" "$_ds" 1e-12
-        if [ "$_np" != 1 ] && [ -f "$WORK/$_tag-1.h5" ]; then
-            check "np=$_np $_tag: bitwise equal to 1 rank" \
-                same_dsets "$WORK/$_tag-$_np.h5" "$WORK/$_tag-1.h5" /thresholds
+        if [ "$_np" != "$R1" ] && [ -f "$WORK/$_tag-$R1.h5" ]; then
+            check "np=$_np $_tag: bitwise equal to np=$R1" \
+                same_dsets "$WORK/$_tag-$_np.h5" "$WORK/$_tag-$R1.h5" /thresholds
         fi
     else
         notok "np=$_np $_tag: adkit-threshold failed"
@@ -95,7 +95,7 @@ for np in $(ranks); do
 done
 # Q = 0 and 100 with --force over existing thresholds, ties, another radix width: one rank count
 # each (the unit suites run every rule and edge case at every rank count)
-cp "$WORK/p99-1.h5" "$WORK/has.h5"
+cp "$WORK/p99-$R1.h5" "$WORK/has.h5"
 exact "$(nth_rank 1)" p0 "$WORK/has.h5" blobs_expected.h5 /per-cluster-percentile_0 --quiet \
     --force --assign "$BA" --per-cluster-percentile 0
 exact "$(nth_rank 2)" p100 "$WORK/has.h5" blobs_expected.h5 /per-cluster-percentile_100 \
@@ -152,6 +152,6 @@ expect_fail "$(nth_rank 0)" 2 "centroids" - -- "$TH" --model "$FT/bad_model.h5" 
 expect_fail "$(nth_rank 1)" 3 "nothere.h5" - -- "$TH" --model "$M" --assign "$WORK/nothere.h5"
 expect_fail "$(nth_rank 2)" 3 "nomodel.h5" - -- "$TH" --model "$WORK/nomodel.h5" --assign "$BA"
 check "after the failures: the models are untouched and no temporary file is left" sh -c \
-    "cmp -s '$M' '$BM' && cmp -s '$WORK/has.h5' '$WORK/p99-1.h5' &&
+    "cmp -s '$M' '$BM' && cmp -s '$WORK/has.h5' '$WORK/p99-$R1.h5' &&
      ! ls '$M'.tmp-* '$WORK'/has.h5.tmp-* >/dev/null 2>&1"
 finish

@@ -68,11 +68,15 @@ static int cmd_cmp(int argc, char **argv)
     int na, nb;
     if (read_all(argv[i], argv[i + 1], &a, da, &na) ||
         read_all(argv[i + 2], argv[i + 3], &b, db, &nb)) {
+        free(a);
+        free(b);
         return 2;
     }
     if (da[0] != db[0] || da[1] != db[1]) {
         printf("shape differs: %llux%llu vs %llux%llu\n", (unsigned long long)da[0],
                (unsigned long long)da[1], (unsigned long long)db[0], (unsigned long long)db[1]);
+        free(a);
+        free(b);
         return 1;
     }
     size_t n = (size_t)(da[0] * da[1]), bad = 0;
@@ -197,6 +201,7 @@ static int cmd_dump(int argc, char **argv)
     hsize_t d[2];
     int nd;
     if (read_all(argv[0], argv[1], &a, d, &nd)) {
+        free(a);
         return 2;
     }
     for (hsize_t r = 0; r < d[0]; r++) {
