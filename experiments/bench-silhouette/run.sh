@@ -47,6 +47,12 @@ print("%.17g %.3f %.3f %.3g %s %s" % (s, wall, cpu, abs(ours - s) / abs(s), skle
                                        np.__version__))
 EOF
 LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
+# a 1-minute load above the core count means other work shared the CPUs with this run
+if awk -v l="${LOAD0%% *}" -v c="$(nproc)" 'BEGIN { exit !(l > c) }'; then
+    LOADNOTE="load above the core count: other work shared the CPUs, timings are indicative only"
+else
+    LOADNOTE="no other heavy work was running"
+fi
 read -r SK_VAL SK_WALL SK_CPU REL SK_VER NP_VER <"$WORK/sk.txt"
 ADK_VAL=$(sed -n 's/.*"silhouette":[[:space:]]*\([0-9.e+-]*\).*/\1/p' "$WORK/adkit.json")
 COMMIT=$(git -C "$SRC" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
@@ -60,8 +66,7 @@ cat >"$OUT" <<EOF
 - Date (UTC): $DATE
 - Commit: $COMMIT$DIRTY
 - Machine: $(nproc) cores ($CPU), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)
-- Load average before / after: $LOAD0 / $LOAD1 (shared machine: other developers' builds and
-  tests were running, so every timing was **taken under load** and is indicative only)
+- Load average before / after: $LOAD0 / $LOAD1 ($LOADNOTE)
 - Data: \`experiments/bench-silhouette/make_data.py OUT.h5 20000 32 8 1\` (8 Gaussian blobs,
   labels = generating blob), float64
 - Command: \`experiments/bench-silhouette/run.sh BUILDDIR $NP\`, i.e.
