@@ -11,10 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
-
 #include "adk_cli.h"
 #include "adk_io.h"
+#include "adk_json.h"
 #include "adk_kmeans.h"
 #include "adk_metrics.h"
 
@@ -72,18 +71,13 @@ static int write_json(adk_ctx_t *ctx, const opts_t *o, const char *data, const c
     ok = ok && cJSON_AddNumberToObject(j, "davies_bouldin", r->davies_bouldin);
     ok = ok && cJSON_AddNumberToObject(j, "calinski_harabasz", r->calinski_harabasz);
     ok = ok && cJSON_AddNumberToObject(j, "mpi_ranks", adk_ctx_size(ctx));
-    char *text = ok ? cJSON_Print(j) : NULL;
+    char *text = ok ? adk_json_text(j) : NULL;
     cJSON_Delete(j);
-    size_t len = text ? strlen(text) : 0;
-    char *line = text ? malloc(len + 2) : NULL;
-    int st = line ? ADK_OK : ADK_ERR(ctx, ADK_ENOMEM, "out of memory");
+    int st = text ? ADK_OK : ADK_ERR(ctx, ADK_ENOMEM, "out of memory");
     st = adk_ctx_agree(ctx, st);
     if (st == ADK_OK) {
-        memcpy(line, text, len);
-        memcpy(line + len, "\n", 2);
-        st = adk_io_write_text(ctx, o->json, o->force ? ADK_OUT_FORCE : 0, line);
+        st = adk_io_write_text(ctx, o->json, o->force ? ADK_OUT_FORCE : 0, text);
     }
-    free(line);
     free(text);
     return st;
 }

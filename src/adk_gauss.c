@@ -5,9 +5,9 @@
  */
 #include "adk_gauss.h"
 
+#include "adk_json.h"
 #include "adk_repro.h"
 
-#include <cjson/cJSON.h>
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
@@ -978,31 +978,6 @@ int adk_gauss_cmd_select(adk_ctx_t *ctx, const adk_gauss_cmd_t *c)
     return st;
 }
 
-/* A double as the shortest of %.15g..%.17g that reads back as the same bits (cJSON's own
- * printing can drop the last bit). */
-static void json_num(cJSON *o, const char *name, double v)
-{
-    char buf[40];
-    for (int prec = 15; prec <= 17; prec++) {
-        snprintf(buf, sizeof(buf), "%.*g", prec, v);
-        if (strtod(buf, NULL) == v) {
-            break;
-        }
-    }
-    cJSON_AddRawToObject(o, name, buf);
-}
-
-static void json_count(cJSON *o, const char *name, int has, int64_t v)
-{
-    if (has) {
-        char buf[32];
-        snprintf(buf, sizeof(buf), "%lld", (long long)v);
-        cJSON_AddRawToObject(o, name, buf);
-    } else {
-        cJSON_AddNullToObject(o, name);
-    }
-}
-
 /* Counters of a scored data set: rows, flagged, tp, fp, tn, fn, underflowed p. */
 enum { K_N, K_FLAGGED, K_TP, K_FP, K_TN, K_FN, K_UNDER, K_COUNT };
 
@@ -1016,42 +991,25 @@ static char *score_json(const adk_gauss_cmd_t *c, const int64_t *k, int lab, dou
     }
     adk_confusion_t cf = {k[K_TP], k[K_FP], k[K_TN], k[K_FN]};
     adk_prf_t r = adk_eval_prf(&cf);
-    json_count(j, "n", 1, k[K_N]);
-    json_count(j, "n_flagged", 1, k[K_FLAGGED]);
+    adk_json_count(j, "n", 1, k[K_N]);
+    adk_json_count(j, "n_flagged", 1, k[K_FLAGGED]);
     cJSON_AddBoolToObject(j, "labelled", lab);
-    json_count(j, "n_positive", lab, cf.tp + cf.fn);
-    json_count(j, "n_negative", lab, cf.fp + cf.tn);
-    json_count(j, "tp", lab, cf.tp);
-    json_count(j, "fp", lab, cf.fp);
-    json_count(j, "tn", lab, cf.tn);
-    json_count(j, "fn", lab, cf.fn);
-    if (lab) {
-        json_num(j, "precision", r.precision);
-        json_num(j, "recall", r.recall);
-        json_num(j, "f1", r.f1);
-    } else {
-        cJSON_AddNullToObject(j, "precision");
-        cJSON_AddNullToObject(j, "recall");
-        cJSON_AddNullToObject(j, "f1");
-    }
-    json_num(j, "epsilon", eps);
+    adk_json_count(j, "n_positive", lab, cf.tp + cf.fn);
+    adk_json_count(j, "n_negative", lab, cf.fp + cf.tn);
+    adk_json_count(j, "tp", lab, cf.tp);
+    adk_json_count(j, "fp", lab, cf.fp);
+    adk_json_count(j, "tn", lab, cf.tn);
+    adk_json_count(j, "fn", lab, cf.fn);
+    adk_json_real(j, "precision", lab, r.precision);
+    adk_json_real(j, "recall", lab, r.recall);
+    adk_json_real(j, "f1", lab, r.f1);
+    adk_json_num(j, "epsilon", eps);
     cJSON_AddBoolToObject(j, "log", log);
     cJSON_AddStringToObject(j, "model", c->model);
     cJSON_AddStringToObject(j, "data", c->input);
-    char *text = cJSON_Print(j);
+    char *text = adk_json_text(j);
     cJSON_Delete(j);
-    if (!text) {
-        return NULL;
-    }
-    size_t n = strlen(text);
-    char *out = malloc(n + 2);
-    if (out) {
-        memcpy(out, text, n);
-        out[n] = '\n';
-        out[n + 1] = '\0';
-    }
-    cJSON_free(text);
-    return out;
+    return text;
 }
 
 /* The adkit-score table (same rows and layout) for a scored data set. */

@@ -10,8 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
-
+#include "adk_json.h"
 #include "adk_repro.h"
 
 /* One distinct score value with its positive and negative row counts. */
@@ -444,43 +443,6 @@ int adk_score_parse_labels(adk_ctx_t *ctx, const char *opt, const char *s, int64
     return ADK_OK;
 }
 
-/*
- * Numbers go in as raw text: cJSON prints 15 significant digits whenever they come within an
- * epsilon of the value, which can lose the last bit; here the shortest text that reads back as
- * exactly the same double is used.
- */
-static void add_raw_num(cJSON *o, const char *name, double v)
-{
-    char buf[40];
-    for (int prec = 15; prec <= 17; prec++) {
-        snprintf(buf, sizeof(buf), "%.*g", prec, v);
-        if (strtod(buf, NULL) == v) {
-            break;
-        }
-    }
-    cJSON_AddRawToObject(o, name, buf);
-}
-
-static void add_count(cJSON *o, const char *name, int has, int64_t v)
-{
-    if (has) {
-        char buf[32];
-        snprintf(buf, sizeof(buf), "%lld", (long long)v);
-        cJSON_AddRawToObject(o, name, buf);
-    } else {
-        cJSON_AddNullToObject(o, name);
-    }
-}
-
-static void add_real(cJSON *o, const char *name, int has, double v)
-{
-    if (has && isfinite(v)) {
-        add_raw_num(o, name, v);
-    } else {
-        cJSON_AddNullToObject(o, name);
-    }
-}
-
 static void add_str(cJSON *o, const char *name, const char *v)
 {
     if (v) {
@@ -502,20 +464,20 @@ int adk_score_json(const adk_score_summary_t *s, const adk_score_meta_t *meta, c
         return ADK_ENOMEM;
     }
     int lab = s->has_truth;
-    add_count(o, "n", 1, s->n);
-    add_count(o, "n_flagged", 1, s->n_flagged);
+    adk_json_count(o, "n", 1, s->n);
+    adk_json_count(o, "n_flagged", 1, s->n_flagged);
     cJSON_AddBoolToObject(o, "labelled", lab);
-    add_count(o, "n_positive", lab, s->n_positive);
-    add_count(o, "n_negative", lab, s->n - s->n_positive);
-    add_count(o, "tp", lab, s->cm.tp);
-    add_count(o, "fp", lab, s->cm.fp);
-    add_count(o, "tn", lab, s->cm.tn);
-    add_count(o, "fn", lab, s->cm.fn);
-    add_real(o, "precision", lab, s->prf.precision);
-    add_real(o, "recall", lab, s->prf.recall);
-    add_real(o, "f1", lab, s->prf.f1);
-    add_real(o, "roc_auc", lab && s->rank.auc_defined, s->rank.roc_auc);
-    add_real(o, "average_precision", lab && s->rank.ap_defined, s->rank.average_precision);
+    adk_json_count(o, "n_positive", lab, s->n_positive);
+    adk_json_count(o, "n_negative", lab, s->n - s->n_positive);
+    adk_json_count(o, "tp", lab, s->cm.tp);
+    adk_json_count(o, "fp", lab, s->cm.fp);
+    adk_json_count(o, "tn", lab, s->cm.tn);
+    adk_json_count(o, "fn", lab, s->cm.fn);
+    adk_json_real(o, "precision", lab, s->prf.precision);
+    adk_json_real(o, "recall", lab, s->prf.recall);
+    adk_json_real(o, "f1", lab, s->prf.f1);
+    adk_json_real(o, "roc_auc", lab && s->rank.auc_defined, s->rank.roc_auc);
+    adk_json_real(o, "average_precision", lab && s->rank.ap_defined, s->rank.average_precision);
     add_str(o, "threshold_method", meta->threshold_method);
     add_str(o, "model", meta->model);
     add_str(o, "data", meta->data);
@@ -529,19 +491,8 @@ int adk_score_json(const adk_score_summary_t *s, const adk_score_meta_t *meta, c
     } else {
         cJSON_AddNullToObject(o, "positive_labels");
     }
-    char *p = cJSON_Print(o);
+    *text = adk_json_text(o);
     cJSON_Delete(o);
-    if (!p) {
-        return ADK_ENOMEM;
-    }
-    size_t len = strlen(p);
-    *text = malloc(len + 2);
-    if (*text) {
-        memcpy(*text, p, len);
-        (*text)[len] = '\n';
-        (*text)[len + 1] = '\0';
-    }
-    cJSON_free(p);
     return *text ? ADK_OK : ADK_ENOMEM;
 }
 

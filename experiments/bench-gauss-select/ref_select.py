@@ -15,27 +15,16 @@ MODEL.h5 is the diag model written by adkit-gauss fit and updated by adkit-gauss
               same sample as a check
 Prints Markdown table rows: what, rows, seconds, epsilon, F1.
 """
+import os
 import sys
 import time
 
 import h5py
 import numpy as np
 
-
-def select_threshold(yval, pval):
-    """The recipe's reference function (first epsilon with strictly greater F1 wins)."""
-    best_epsilon = best_f1 = 0
-    for epsilon in np.linspace(pval.min(), pval.max(), 1000):
-        predictions = pval < epsilon
-        tp = np.sum((predictions == 1) & (yval == 1))
-        fp = np.sum((predictions == 1) & (yval == 0))
-        fn = np.sum((predictions == 0) & (yval == 1))
-        precision = tp / (tp + fp) if (tp + fp) else 0
-        recall = tp / (tp + fn) if (tp + fn) else 0
-        f1 = 2 * precision * recall / (precision + recall) if (precision + recall) else 0
-        if f1 > best_f1:
-            best_f1, best_epsilon = f1, epsilon
-    return float(best_epsilon), float(best_f1)
+# the recipe's reference loop, one copy: the one the test fixtures are made with
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../tests/fixtures"))
+from make_gauss_fixtures import select_threshold  # noqa: E402
 
 
 def select_vectorised(yval, pval):

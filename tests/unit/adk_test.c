@@ -73,3 +73,26 @@ int adk_test_main(int argc, char **argv, const char *suite, const adk_test_t *te
     adk_cli_end(ctx, ADK_OK);
     return 0; /* TAP lines carry the verdict */
 }
+
+cJSON *adk_test_load_json(const char *dir, const char *name)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        return NULL;
+    }
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = len >= 0 ? malloc((size_t)len + 1) : NULL;
+    cJSON *j = NULL;
+    if (buf) {
+        size_t got = fread(buf, 1, (size_t)len, f);
+        buf[got] = '\0';
+        j = cJSON_Parse(buf);
+        free(buf);
+    }
+    fclose(f);
+    return j;
+}

@@ -8,6 +8,7 @@
 #define ADK_TEST_H
 
 #include <CUnit/CUnit.h>
+#include <cjson/cJSON.h>
 
 #include "adk_ctx.h"
 
@@ -24,6 +25,10 @@ adk_ctx_t *adk_test_ctx(void);
 
 /** A path for a scratch file in the test working directory, unique per call name. */
 const char *adk_test_path(const char *name);
+
+/** Parse the JSON file @p dir/@p name (a reference fixture); NULL if it cannot be read or parsed.
+ */
+cJSON *adk_test_load_json(const char *dir, const char *name);
 
 /* Relative closeness with a stated tolerance. */
 #define ADK_ASSERT_REL(a, b, tol)                                                                  \

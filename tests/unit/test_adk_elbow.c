@@ -21,22 +21,7 @@
 
 static cJSON *load_cases(void)
 {
-    char path[1024];
-    snprintf(path, sizeof(path), "%s/kneedle.json", ADK_METRICS_FIXTURES);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        return NULL;
-    }
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)len + 1);
-    size_t got = fread(buf, 1, (size_t)len, f);
-    buf[got] = '\0';
-    fclose(f);
-    cJSON *j = cJSON_Parse(buf);
-    free(buf);
-    return j;
+    return adk_test_load_json(ADK_METRICS_FIXTURES, "kneedle.json");
 }
 
 /* JSON array of numbers (null -> NaN) into a malloc'd array. */
