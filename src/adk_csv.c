@@ -382,16 +382,7 @@ int adk_csv_read(adk_ctx_t *ctx, const char *file, int64_t align, const char *la
     int64_t n = total - lay.header;
     size_t d = (size_t)(lay.fields - (lay.lcol >= 0));
     if (st == ADK_OK) {
-        st = adk_rows_alloc(ctx, n, d, align, &rows);
-        if (st == ADK_OK && lay.lcol >= 0) {
-            rows->labels = calloc(rows->nloc ? rows->nloc : 1, sizeof(int64_t));
-            if (!rows->labels) {
-                st = ADK_ERR(ctx, ADK_ENOMEM, "out of memory");
-            }
-        }
-        if (st == ADK_OK) {
-            rows->spec = strdup(file);
-        }
+        st = adk_rows_alloc(ctx, n, d, align, file, lay.lcol >= 0, &rows);
         st = adk_ctx_agree(ctx, st);
     }
 

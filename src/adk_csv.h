@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #include "adk_ctx.h"
-#include "adk_io.h"
+#include "adk_rows.h"
 
 /**
  * Read this rank's rows of a CSV matrix.

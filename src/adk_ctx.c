@@ -192,6 +192,23 @@ int adk_ctx_agree(adk_ctx_t *ctx, int st)
     return res.code;
 }
 
+int adk_ctx_allreduce(adk_ctx_t *ctx, const void *in, void *out, int n, MPI_Datatype type,
+                      MPI_Op op)
+{
+    int st = MPI_Allreduce(in, out, n, type, op, ctx->comm) == MPI_SUCCESS
+                 ? ADK_OK
+                 : ADK_ERR(ctx, ADK_EMPI, "MPI_Allreduce failed");
+    return adk_ctx_agree(ctx, st);
+}
+
+int adk_ctx_bcast(adk_ctx_t *ctx, void *buf, int n, MPI_Datatype type, int root)
+{
+    int st = MPI_Bcast(buf, n, type, root, ctx->comm) == MPI_SUCCESS
+                 ? ADK_OK
+                 : ADK_ERR(ctx, ADK_EMPI, "MPI_Bcast failed");
+    return adk_ctx_agree(ctx, st);
+}
+
 void adk_ctx_report(adk_ctx_t *ctx, int st)
 {
     if (st == ADK_OK || st == ADK_EXIT) {

@@ -93,6 +93,17 @@ int adk_ctx_err(adk_ctx_t *ctx, int code, const char *file, int line, const char
 int adk_ctx_agree(adk_ctx_t *ctx, int st);
 
 /**
+ * MPI_Allreduce over the context's communicator (@p in may be MPI_IN_PLACE), checked: a failure
+ * is recorded as ADK_EMPI and the status agreed, so every rank takes the same path afterwards.
+ * @return ADK_OK or ADK_EMPI, agreed. Collective.
+ */
+int adk_ctx_allreduce(adk_ctx_t *ctx, const void *in, void *out, int n, MPI_Datatype type,
+                      MPI_Op op);
+
+/** MPI_Bcast from @p root, checked and agreed like adk_ctx_allreduce. Collective. */
+int adk_ctx_bcast(adk_ctx_t *ctx, void *buf, int n, MPI_Datatype type, int root);
+
+/**
  * Print the message of an agreed failure once, from rank 0, as "prog: message".
  * Does nothing for ADK_OK and ADK_EXIT. Collective; @p st must be agreed.
  */

@@ -250,61 +250,6 @@ static int h5_xfer_rows(adk_ctx_t *ctx, hid_t ds, hid_t memtype, void *buf, int6
     return st;
 }
 
-int adk_rows_alloc(adk_ctx_t *ctx, int64_t n, size_t d, int64_t align, adk_rows_t **out)
-{
-    *out = NULL;
-    adk_rows_t *r = calloc(1, sizeof(*r));
-    int st = ADK_OK;
-    if (r) {
-        r->n = n;
-        r->d = d;
-        r->align = adk_part_align(n, align);
-        adk_range_t rg = adk_part_rows(n, adk_ctx_size(ctx), adk_ctx_rank(ctx), r->align);
-        r->row0 = rg.start;
-        r->nloc = (size_t)rg.count;
-        /* never a zero-byte allocation: a rank without rows still has a valid pointer */
-        size_t cnt = r->nloc * d;
-        r->x = calloc(cnt > 0 ? cnt : 1, sizeof(double));
-        if (!r->x) {
-            st = ADK_ERR(ctx, ADK_ENOMEM, "out of memory for %zu x %zu rows", r->nloc, d);
-        }
-    } else {
-        st = ADK_ERR(ctx, ADK_ENOMEM, "out of memory");
-    }
-    if (st != ADK_OK) {
-        adk_rows_free(r);
-        return st;
-    }
-    *out = r;
-    return ADK_OK;
-}
-
-void adk_rows_free(adk_rows_t *rows)
-{
-    if (!rows) {
-        return;
-    }
-    free(rows->x);
-    free(rows->labels);
-    free(rows->spec);
-    free(rows);
-}
-
-/* First non-finite value in the block, reported with its global row. */
-static int check_finite(adk_ctx_t *ctx, const adk_rows_t *r)
-{
-    for (size_t i = 0; i < r->nloc; i++) {
-        for (size_t j = 0; j < r->d; j++) {
-            double v = r->x[i * r->d + j];
-            if (!isfinite(v)) {
-                return ADK_ERR(ctx, ADK_EDATA, "%s row %lld: %s in column %zu", r->spec,
-                               (long long)(r->row0 + (int64_t)i), isnan(v) ? "NaN" : "Inf", j);
-            }
-        }
-    }
-    return ADK_OK;
-}
-
 static int read_h5_rows(adk_ctx_t *ctx, const char *spec, const char *file, const char *dset,
                         int64_t align, adk_rows_t **out)
 {
@@ -326,15 +271,14 @@ static int read_h5_rows(adk_ctx_t *ctx, const char *spec, const char *file, cons
         }
     }
     if (st == ADK_OK) {
-        st = adk_rows_alloc(ctx, (int64_t)dims[0], (size_t)dims[1], align, &r);
+        st = adk_rows_alloc(ctx, (int64_t)dims[0], (size_t)dims[1], align, spec, 0, &r);
         st = adk_ctx_agree(ctx, st);
     }
     if (st == ADK_OK) {
-        r->spec = strdup(spec);
         st = h5_xfer_rows(ctx, ds, H5T_NATIVE_DOUBLE, r->x, r->row0, r->nloc, r->d, 0, spec);
     }
     if (st == ADK_OK) {
-        st = adk_ctx_agree(ctx, check_finite(ctx, r));
+        st = adk_ctx_agree(ctx, adk_rows_check_finite(ctx, r));
     }
     if (ds >= 0) {
         H5Dclose(ds);

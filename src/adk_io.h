@@ -14,18 +14,7 @@
 
 #include "adk_ctx.h"
 #include "adk_part.h"
-
-/* This rank's block of a distributed N x D matrix (and optional labels). */
-typedef struct adk_rows {
-    int64_t n;       /* global rows */
-    int64_t row0;    /* first global row held here */
-    size_t nloc;     /* rows held here (may be 0) */
-    size_t d;        /* columns */
-    int64_t align;   /* partition alignment the block follows (resolved, >= 1) */
-    double *x;       /* nloc x d, row-major */
-    int64_t *labels; /* nloc labels, or NULL */
-    char *spec;      /* where the rows came from, for messages */
-} adk_rows_t;
+#include "adk_rows.h"
 
 typedef struct {
     int64_t align;         /* 1: plain split; ADK_ALIGN_REPRO: reproducibility blocks */
@@ -49,14 +38,6 @@ int adk_io_read(adk_ctx_t *ctx, const char *spec, const adk_read_opts_t *opts, a
  * whose length must equal rows->n; values must be integers. Collective.
  */
 int adk_io_read_labels(adk_ctx_t *ctx, const char *spec, adk_rows_t *rows);
-
-/**
- * Allocate an empty block for @p n global rows of width @p d under alignment @p align (the local
- * part is zero-filled). Collective only in the sense that all ranks must agree on n, d, align.
- */
-int adk_rows_alloc(adk_ctx_t *ctx, int64_t n, size_t d, int64_t align, adk_rows_t **out);
-
-void adk_rows_free(adk_rows_t *rows);
 
 /**
  * Read a whole small dataset on every rank (models, centroids): 1-D or 2-D, returned as

@@ -52,3 +52,10 @@ int adk_part_owner(int64_t n, int size, int64_t align, int64_t row)
     }
     return (int)(rem + (b - big) / q);
 }
+
+size_t adk_part_block_end(int64_t row0, size_t r, size_t n, int64_t block)
+{
+    int64_t g = row0 + (int64_t)r;
+    size_t end = r + (size_t)(block - g % block);
+    return end < n ? end : n;
+}

@@ -7,6 +7,7 @@
 #ifndef ADK_PART_H
 #define ADK_PART_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Partition alignment chosen from the row count alone (see adk_part_repro_block). */
@@ -34,6 +35,14 @@ int adk_part_owner(int64_t n, int size, int64_t align, int64_t row);
  * share out once n >= 4096.
  */
 int64_t adk_part_repro_block(int64_t n);
+
+/**
+ * End (exclusive, local index, capped at @p n) of the run of local rows from @p r that lie in one
+ * aligned block of @p block rows, for a rank whose local row 0 is global row @p row0. Blocked
+ * sums walk r = 0, end(0), end(end(0)), ... so every partial covers one whole global block or the
+ * part of it this rank holds. Local (pure function).
+ */
+size_t adk_part_block_end(int64_t row0, size_t r, size_t n, int64_t block);
 
 /** Resolve ADK_ALIGN_REPRO (and values < 1) to a concrete alignment for @p n rows. */
 int64_t adk_part_align(int64_t n, int64_t align);

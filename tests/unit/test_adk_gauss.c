@@ -429,7 +429,7 @@ static void test_constant_exact(void)
 {
     adk_ctx_t *ctx = adk_test_ctx();
     adk_rows_t *x = NULL;
-    CU_ASSERT_FATAL(adk_rows_alloc(ctx, 7, 2, ADK_ALIGN_REPRO, &x) == ADK_OK);
+    CU_ASSERT_FATAL(adk_rows_alloc(ctx, 7, 2, ADK_ALIGN_REPRO, NULL, 0, &x) == ADK_OK);
     for (size_t i = 0; i < x->nloc; i++) {
         x->x[2 * i] = 0.1;
         x->x[2 * i + 1] = (double)(x->row0 + (int64_t)i);

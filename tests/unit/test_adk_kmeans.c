@@ -16,7 +16,7 @@ typedef double (*cell_fn)(int64_t g, size_t j);
 static adk_rows_t *make_rows(int64_t n, size_t d, cell_fn f)
 {
     adk_rows_t *r = NULL;
-    CU_ASSERT_FATAL(adk_rows_alloc(adk_test_ctx(), n, d, ADK_ALIGN_REPRO, &r) == ADK_OK);
+    CU_ASSERT_FATAL(adk_rows_alloc(adk_test_ctx(), n, d, ADK_ALIGN_REPRO, NULL, 0, &r) == ADK_OK);
     for (size_t i = 0; i < r->nloc; i++) {
         for (size_t j = 0; j < d; j++) {
             r->x[i * d + j] = f(r->row0 + (int64_t)i, j);

@@ -239,7 +239,7 @@ static void test_rank_invariance(void)
 static adk_rows_t *rows_from(adk_ctx_t *ctx, const double *all, int64_t n, size_t d, int64_t align)
 {
     adk_rows_t *x = NULL;
-    if (adk_rows_alloc(ctx, n, d, align, &x) != ADK_OK) {
+    if (adk_rows_alloc(ctx, n, d, align, NULL, 0, &x) != ADK_OK) {
         return NULL;
     }
     memcpy(x->x, all + x->row0 * (int64_t)d, x->nloc * d * sizeof(double));

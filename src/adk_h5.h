@@ -1,0 +1,4 @@
+/* adk_h5: placeholder, being written. */
+#ifndef ADK_H5_H
+#define ADK_H5_H
+#endif

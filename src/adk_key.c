@@ -1,0 +1,2 @@
+/* adk_key: placeholder, being written. */
+#include "adk_key.h"

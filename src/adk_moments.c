@@ -1,0 +1,2 @@
+/* adk_moments: placeholder, being written. */
+#include "adk_moments.h"

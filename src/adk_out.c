@@ -1,0 +1,2 @@
+/* adk_out: placeholder, being written. */
+#include "adk_out.h"

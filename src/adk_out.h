@@ -1,0 +1,4 @@
+/* adk_out: placeholder, being written. */
+#ifndef ADK_OUT_H
+#define ADK_OUT_H
+#endif

@@ -1,0 +1,2 @@
+/* adk_prov: placeholder, being written. */
+#include "adk_prov.h"

@@ -1,0 +1,2 @@
+/* adk_ring: placeholder, being written. */
+#include "adk_ring.h"

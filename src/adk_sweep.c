@@ -1,0 +1,2 @@
+/* adk_sweep: placeholder, being written. */
+#include "adk_sweep.h"

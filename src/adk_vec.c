@@ -1,0 +1,2 @@
+/* adk_vec: placeholder, being written. */
+#include "adk_vec.h"
