@@ -51,8 +51,11 @@ static char *curve_csv(const opts_t *o, const double *inertia, const int *iters,
     return t;
 }
 
-static int run(adk_ctx_t *ctx, opts_t *o, const char *input)
+static int run(adk_ctx_t *ctx, void *opts, int npos, char **pos)
 {
+    opts_t *o = opts;
+    const char *input = pos[0]; /* the table allows exactly one */
+    (void)npos;
     unsigned fl = o->force ? ADK_OUT_FORCE : 0;
     if (o->k_min < 1 || o->k_max < o->k_min) {
         return ADK_ERR(ctx, ADK_EINVAL, "need 1 <= --k-min <= --k-max (got %d and %d)", o->k_min,
@@ -132,11 +135,6 @@ static int run(adk_ctx_t *ctx, opts_t *o, const char *input)
 
 int main(int argc, char **argv)
 {
-    adk_ctx_t *ctx = NULL;
-    int st = adk_cli_begin(&argc, &argv, &ctx);
-    if (st != ADK_OK) {
-        return adk_cli_end(ctx, st);
-    }
     opts_t o = {.k_min = 1, .k_max = 10, .force = 0, .s = 1.0, .out = NULL, .label_col = NULL};
     adk_kmeans_params_default(&o.km);
     const adk_opt_t tab[] = {
@@ -165,12 +163,5 @@ int main(int argc, char **argv)
         1,
         1,
         "Example:\n  mpiexec -n 4 adkit-elbow --k-min 1 --k-max 10 --out curve.csv data.h5:/data"};
-    int npos = 0;
-    char **pos = NULL;
-    st = adk_cli_parse(ctx, &cli, argc, argv, &npos, &pos);
-    if (st == ADK_OK) {
-        st = run(ctx, &o, pos[0]);
-    }
-    free(pos);
-    return adk_cli_end(ctx, st);
+    return adk_cli_main(argc, argv, &cli, &o, run);
 }

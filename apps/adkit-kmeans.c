@@ -19,16 +19,19 @@ typedef struct {
     int force, require_conv;
 } opts_t;
 
+/* The model and the assignments are one group: both appear, or neither does. */
 static int write_outputs(adk_ctx_t *ctx, const opts_t *o, const adk_rows_t *x,
                          const adk_kmeans_model_t *m, const int32_t *lab, const double *dist)
 {
-    unsigned fl = o->force ? ADK_OUT_FORCE : 0;
+    adk_out_group_t *g = NULL;
     adk_out_t *out = NULL;
-    int st = adk_out_create(ctx, o->out, fl, &out);
-    if (st != ADK_OK) {
-        return st;
+    int st = adk_out_group_create(ctx, o->force ? ADK_OUT_FORCE : 0, &g);
+    if (st == ADK_OK) {
+        st = adk_out_h5_create(g, o->out, &out);
     }
-    st = adk_kmeans_model_write(out, m);
+    if (st == ADK_OK) {
+        st = adk_kmeans_model_write(out, m);
+    }
     if (st == ADK_OK) {
         st = adk_out_attr_i64(out, "/", "n_ranks", adk_ctx_size(ctx));
     }
@@ -38,23 +41,24 @@ static int write_outputs(adk_ctx_t *ctx, const opts_t *o, const adk_rows_t *x,
     if (st == ADK_OK) {
         st = adk_out_attr_f64(out, "/", "tol", o->km.tol);
     }
-    st = adk_out_commit(out, st);
-    if (st != ADK_OK || !o->assign) {
-        return st;
+    if (st == ADK_OK && o->assign) {
+        st = adk_out_h5_create(g, o->assign, &out);
+        if (st == ADK_OK) {
+            st = adk_out_rows(out, "/cluster", ADK_I32, lab, x->n, x->row0, x->nloc, 0);
+        }
+        if (st == ADK_OK) {
+            st = adk_out_rows(out, "/distance", ADK_F64, dist, x->n, x->row0, x->nloc, 0);
+        }
     }
-    st = adk_out_create(ctx, o->assign, fl, &out);
-    if (st != ADK_OK) {
-        return st;
-    }
-    st = adk_out_rows(out, "/cluster", ADK_I32, lab, x->n, x->row0, x->nloc, 0);
-    if (st == ADK_OK) {
-        st = adk_out_rows(out, "/distance", ADK_F64, dist, x->n, x->row0, x->nloc, 0);
-    }
-    return adk_out_commit(out, st);
+    return adk_out_group_commit(g, st);
 }
 
-static int run(adk_ctx_t *ctx, opts_t *o, const char *input)
+static int run(adk_ctx_t *ctx, void *opts, int npos, char **pos)
 {
+    opts_t *o = opts;
+    const char *input = pos[0]; /* the table allows exactly one */
+    (void)npos;
+    o->km.verbose = !adk_ctx_quiet(ctx);
     unsigned fl = o->force ? ADK_OUT_FORCE : 0;
     if (!o->out) {
         return ADK_ERR(ctx, ADK_EINVAL, "--out MODEL.h5 is required");
@@ -106,11 +110,6 @@ static int run(adk_ctx_t *ctx, opts_t *o, const char *input)
 
 int main(int argc, char **argv)
 {
-    adk_ctx_t *ctx = NULL;
-    int st = adk_cli_begin(&argc, &argv, &ctx);
-    if (st != ADK_OK) {
-        return adk_cli_end(ctx, st);
-    }
     opts_t o = {.out = NULL,
                 .assign = NULL,
                 .label_col = NULL,
@@ -146,13 +145,5 @@ int main(int argc, char **argv)
         1,
         "Example:\n  mpiexec -n 2 adkit-kmeans --k 3 --seed 0 --out model.h5 --assign a.h5 "
         "blobs.h5:/data"};
-    int npos = 0;
-    char **pos = NULL;
-    st = adk_cli_parse(ctx, &cli, argc, argv, &npos, &pos);
-    if (st == ADK_OK) {
-        o.km.verbose = !adk_ctx_quiet(ctx);
-        st = run(ctx, &o, pos[0]);
-    }
-    free(pos);
-    return adk_cli_end(ctx, st);
+    return adk_cli_main(argc, argv, &cli, &o, run);
 }

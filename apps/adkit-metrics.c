@@ -82,8 +82,11 @@ static int write_json(adk_ctx_t *ctx, const opts_t *o, const char *data, const c
     return st;
 }
 
-static int run(adk_ctx_t *ctx, const opts_t *o, const char *data)
+static int run(adk_ctx_t *ctx, void *opts, int npos, char **pos)
 {
+    const opts_t *o = opts;
+    const char *data = pos[0]; /* the table allows exactly one */
+    (void)npos;
     if (!o->model) {
         return ADK_ERR(ctx, ADK_EINVAL, "--model MODEL.h5 is required");
     }
@@ -148,11 +151,6 @@ static int run(adk_ctx_t *ctx, const opts_t *o, const char *data)
 
 int main(int argc, char **argv)
 {
-    adk_ctx_t *ctx = NULL;
-    int st = adk_cli_begin(&argc, &argv, &ctx);
-    if (st != ADK_OK) {
-        return adk_cli_end(ctx, st);
-    }
     opts_t o = {NULL, NULL, NULL, NULL, 0, 0, 0};
     const adk_opt_t tab[] = {
         {"model", ADK_OPT_STR, &o.model, "MODEL.h5", "k-means model file (/centroids), required"},
@@ -178,12 +176,5 @@ int main(int argc, char **argv)
         1,
         "Example:\n  mpiexec -n 4 adkit-metrics --model model.h5 --assign a.h5 --json q.json "
         "data.h5:/data"};
-    int npos = 0;
-    char **pos = NULL;
-    st = adk_cli_parse(ctx, &cli, argc, argv, &npos, &pos);
-    if (st == ADK_OK) {
-        st = run(ctx, &o, pos[0]);
-    }
-    free(pos);
-    return adk_cli_end(ctx, st);
+    return adk_cli_main(argc, argv, &cli, &o, run);
 }

@@ -20,12 +20,12 @@ typedef struct {
     int force;
 } opts_t;
 
-static int write_scores(adk_ctx_t *ctx, const opts_t *o, const adk_rows_t *x, const int32_t *cl,
+static int write_scores(adk_out_group_t *g, const opts_t *o, const adk_rows_t *x, const int32_t *cl,
                         const double *dist, const uint8_t *flag, const adk_score_summary_t *s,
                         const char *method)
 {
     adk_out_t *out = NULL;
-    int st = adk_out_create(ctx, o->out, o->force ? ADK_OUT_FORCE : 0, &out);
+    int st = adk_out_h5_create(g, o->out, &out);
     if (st != ADK_OK) {
         return st;
     }
@@ -45,11 +45,14 @@ static int write_scores(adk_ctx_t *ctx, const opts_t *o, const adk_rows_t *x, co
     if (st == ADK_OK && method) {
         st = adk_out_attr_str(out, "/", "threshold_method", method);
     }
-    return adk_out_commit(out, st);
+    return st;
 }
 
-static int run(adk_ctx_t *ctx, const opts_t *o, const char *input)
+static int run(adk_ctx_t *ctx, void *opts, int nargs, char **args)
 {
+    const opts_t *o = opts;
+    const char *input = args[0]; /* the table allows exactly one */
+    (void)nargs;
     unsigned fl = o->force ? ADK_OUT_FORCE : 0;
     int labelled = o->labels || o->label_col;
     if (!o->model || !o->out) {
@@ -124,8 +127,13 @@ static int run(adk_ctx_t *ctx, const opts_t *o, const char *input)
     if (st == ADK_OK && labelled && !s.rank.ap_defined) {
         adk_ctx_warn(ctx, "average precision undefined: no anomalous row (reported as null)");
     }
+    /* the scores and the JSON summary are one group: both appear, or neither does */
+    adk_out_group_t *g = NULL;
     if (st == ADK_OK) {
-        st = write_scores(ctx, o, x, cl, dist, flag, &s, method[0] ? method : NULL);
+        st = adk_out_group_create(ctx, fl, &g);
+    }
+    if (st == ADK_OK) {
+        st = write_scores(g, o, x, cl, dist, flag, &s, method[0] ? method : NULL);
     }
     if (st == ADK_OK && o->json) {
         adk_score_meta_t meta = {o->model, input, method[0] ? method : NULL, pos, npos};
@@ -133,10 +141,11 @@ static int run(adk_ctx_t *ctx, const opts_t *o, const char *input)
         st = adk_score_json(&s, &meta, &text);
         st = adk_ctx_agree(ctx, st == ADK_OK ? st : ADK_ERR(ctx, st, "out of memory"));
         if (st == ADK_OK) {
-            st = adk_io_write_text(ctx, o->json, fl, text);
+            st = adk_out_text(g, o->json, text);
         }
         free(text);
     }
+    st = adk_out_group_commit(g, st);
     if (st == ADK_OK && adk_ctx_rank(ctx) == 0) {
         printf("adkit-score: %s against %s (%zu clusters, thresholds: %s), %d rank%s\n", input,
                o->model, m->k, method[0] ? method : "unknown", adk_ctx_size(ctx),
@@ -156,11 +165,6 @@ static int run(adk_ctx_t *ctx, const opts_t *o, const char *input)
 
 int main(int argc, char **argv)
 {
-    adk_ctx_t *ctx = NULL;
-    int st = adk_cli_begin(&argc, &argv, &ctx);
-    if (st != ADK_OK) {
-        return adk_cli_end(ctx, st);
-    }
     opts_t o = {NULL, NULL, NULL, NULL, NULL, NULL, 0};
     const adk_opt_t tab[] = {
         {"model", ADK_OPT_STR, &o.model, "M.h5", "model: /centroids and /thresholds"},
@@ -184,12 +188,5 @@ int main(int argc, char **argv)
         1,
         "Example:\n  mpiexec -n 4 adkit-score --model model.h5 --labels test.h5:/labels --out s.h5 "
         "test.h5:/data"};
-    int npos = 0;
-    char **pos = NULL;
-    st = adk_cli_parse(ctx, &cli, argc, argv, &npos, &pos);
-    if (st == ADK_OK) {
-        st = run(ctx, &o, pos[0]);
-    }
-    free(pos);
-    return adk_cli_end(ctx, st);
+    return adk_cli_main(argc, argv, &cli, &o, run);
 }

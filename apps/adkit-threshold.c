@@ -56,7 +56,7 @@ static int pick_rule(adk_ctx_t *ctx, const opts_t *o, adk_thr_params_t *p)
 
 /* Cluster and distance of every training row: from an assignment file, or predicted. */
 static int training_rows(adk_ctx_t *ctx, const opts_t *o, const char *data,
-                         const adk_kmeans_model_t *m, adk_assign_t **a)
+                         const adk_kmeans_model_t *m, adk_rows_t **a)
 {
     if (o->assign) {
         return adk_threshold_read_assign(ctx, o->assign, a);
@@ -69,23 +69,24 @@ static int training_rows(adk_ctx_t *ctx, const opts_t *o, const char *data,
         st = ADK_ERR(ctx, ADK_EDATA, "%s has %zu columns but the model %s has %zu features", data,
                      x->d, o->model, m->d);
     }
-    if (st == ADK_OK) {
-        st = adk_threshold_assign_alloc(ctx, x->n, x->align, a);
-        if (st == ADK_OK && ((*a)->row0 != x->row0 || (*a)->nloc != x->nloc)) {
-            st = ADK_ERR(ctx, ADK_EINTERNAL, "assignment and data partitions differ");
-        }
-        if (st == ADK_OK && !((*a)->spec = strdup(data))) {
-            st = ADK_ERR(ctx, ADK_ENOMEM, "out of memory");
-        }
-        st = adk_ctx_agree(ctx, st);
+    int32_t *cl = NULL;
+    if (st == ADK_OK) { /* the same n and alignment: the data's partition */
+        st = adk_rows_alloc(ctx, x->n, 1, x->align, data, 1, a);
+        cl = malloc((x->nloc ? x->nloc : 1) * sizeof(int32_t));
+        st = adk_ctx_agree(ctx,
+                           st == ADK_OK && !cl ? ADK_ERR(ctx, ADK_ENOMEM, "out of memory") : st);
     }
     if (st == ADK_OK) {
-        st = adk_ctx_agree(ctx, adk_kmeans_predict(ctx, m, x, (*a)->cluster, (*a)->dist));
+        st = adk_ctx_agree(ctx, adk_kmeans_predict(ctx, m, x, cl, (*a)->x));
+    }
+    for (size_t i = 0; st == ADK_OK && i < x->nloc; i++) {
+        (*a)->labels[i] = cl[i];
     }
     if (st != ADK_OK) {
-        adk_threshold_assign_free(*a);
+        adk_rows_free(*a);
         *a = NULL;
     }
+    free(cl);
     adk_rows_free(x);
     return st;
 }
@@ -114,8 +115,9 @@ static void report(adk_ctx_t *ctx, const adk_thr_t *t, const char *src)
     fflush(stdout);
 }
 
-static int run(adk_ctx_t *ctx, const opts_t *o, int npos, char **pos)
+static int run(adk_ctx_t *ctx, void *opts, int npos, char **pos)
 {
+    const opts_t *o = opts;
     adk_thr_params_t p;
     ADK_CHECK(pick_rule(ctx, o, &p));
     if (!o->model) {
@@ -135,7 +137,7 @@ static int run(adk_ctx_t *ctx, const opts_t *o, int npos, char **pos)
                      "them",
                      o->model);
     }
-    adk_assign_t *a = NULL;
+    adk_rows_t *a = NULL;
     adk_thr_t *t = NULL;
     if (st == ADK_OK) {
         st = training_rows(ctx, o, npos ? pos[0] : NULL, m, &a);
@@ -154,18 +156,13 @@ static int run(adk_ctx_t *ctx, const opts_t *o, int npos, char **pos)
         report(ctx, t, o->assign ? o->assign : pos[0]);
     }
     adk_threshold_free(t);
-    adk_threshold_assign_free(a);
+    adk_rows_free(a);
     adk_kmeans_model_free(m);
     return st;
 }
 
 int main(int argc, char **argv)
 {
-    adk_ctx_t *ctx = NULL;
-    int st = adk_cli_begin(&argc, &argv, &ctx);
-    if (st != ADK_OK) {
-        return adk_cli_end(ctx, st);
-    }
     opts_t o = {.model = NULL, .assign = NULL, .label_col = NULL, .force = 0, .bits = 8};
     const adk_opt_t tab[] = {
         {"model", ADK_OPT_STR, &o.model, "M.h5", "k-means model (/centroids); gets /thresholds"},
@@ -194,12 +191,5 @@ int main(int argc, char **argv)
         1,
         "Example:\n  mpiexec -n 2 adkit-threshold --model model.h5 --assign a.h5 "
         "--per-cluster-percentile 99"};
-    int npos = 0;
-    char **pos = NULL;
-    st = adk_cli_parse(ctx, &cli, argc, argv, &npos, &pos);
-    if (st == ADK_OK) {
-        st = run(ctx, &o, npos, pos);
-    }
-    free(pos);
-    return adk_cli_end(ctx, st);
+    return adk_cli_main(argc, argv, &cli, &o, run);
 }

@@ -3,7 +3,7 @@
  */
 #include "adk_cli.h"
 
-#include "adk_io.h"
+#include "adk_h5.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -262,7 +262,7 @@ int adk_cli_begin(int *argc, char ***argv, adk_ctx_t **ctx)
     }
     /* The library reports errors itself: no aborting GSL handler, no HDF5 stack dumps. */
     gsl_set_error_handler_off();
-    adk_io_quiet_hdf5();
+    adk_h5_quiet();
     int st = adk_ctx_create(MPI_COMM_WORLD, *argc, *argv, ctx);
     if (st != ADK_OK) {
         int rank = 0;
@@ -282,4 +282,21 @@ int adk_cli_end(adk_ctx_t *ctx, int st)
     }
     MPI_Finalize();
     return adk_exit_code(st);
+}
+
+int adk_cli_main(int argc, char **argv, const adk_cli_t *cli, void *opts, adk_cli_run_t run)
+{
+    adk_ctx_t *ctx = NULL;
+    int st = adk_cli_begin(&argc, &argv, &ctx);
+    if (st != ADK_OK) {
+        return adk_cli_end(ctx, st);
+    }
+    int npos = 0;
+    char **pos = NULL;
+    st = adk_cli_parse(ctx, cli, argc, argv, &npos, &pos);
+    if (st == ADK_OK) {
+        st = run(ctx, opts, npos, pos);
+    }
+    free(pos);
+    return adk_cli_end(ctx, st);
 }

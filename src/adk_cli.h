@@ -58,6 +58,19 @@ int adk_cli_begin(int *argc, char ***argv, adk_ctx_t **ctx);
  */
 int adk_cli_end(adk_ctx_t *ctx, int st);
 
+/**
+ * What a program does once its options are parsed: @p opts is the struct the option table's
+ * targets point into, @p pos the @p npos positional arguments. Returns a status.
+ */
+typedef int (*adk_cli_run_t)(adk_ctx_t *ctx, void *opts, int npos, char **pos);
+
+/**
+ * The whole main() of a program: adk_cli_begin, adk_cli_parse against @p cli, @p run with
+ * @p opts, adk_cli_end.
+ * @return the process exit code (README "Exit codes"). Collective over MPI_COMM_WORLD.
+ */
+int adk_cli_main(int argc, char **argv, const adk_cli_t *cli, void *opts, adk_cli_run_t run);
+
 /** Parse a comma-separated list of doubles ("1,2.5,3") into a malloc'd array. Local. */
 int adk_cli_parse_list(adk_ctx_t *ctx, const char *opt, const char *s, double **out, size_t *n);
 

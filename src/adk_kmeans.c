@@ -20,6 +20,8 @@
 #include <string.h>
 
 #include "adk_dist.h"
+#include "adk_h5.h"
+#include "adk_io.h"
 #include "adk_part.h"
 #include "adk_repro.h"
 #include "adk_rng.h"
@@ -1049,16 +1051,30 @@ int adk_kmeans_model_write(adk_out_t *o, const adk_kmeans_model_t *m)
     return st;
 }
 
+/* An optional attribute of "/" (absent: the value stays as it was). Collective. */
+static int model_attr(adk_h5_t *f, const char *name, double *v)
+{
+    int found = 0;
+    double x = 0;
+    int st = adk_h5_attr(f, "/", name, ADK_ATTR_F64, &x, 0, &found);
+    if (st == ADK_OK && found) {
+        *v = x;
+    }
+    return st;
+}
+
 int adk_kmeans_model_read(adk_ctx_t *ctx, const char *path, adk_kmeans_model_t **out)
 {
     *out = NULL;
-    char spec[4096];
-    snprintf(spec, sizeof(spec), "%s:/centroids", path);
     double *c = NULL, *t = NULL;
     int64_t rows = 0, cols = 0, trows = 0, tcols = 0;
     int nd = 0, found = 0, ex = 0;
     adk_kmeans_model_t *m = NULL;
-    int st = adk_io_read_small(ctx, spec, (size_t)1 << 26, &c, &rows, &cols, &nd);
+    adk_h5_t *f = NULL;
+    int st = adk_h5_open(ctx, path, &f); /* one open serves every read below */
+    if (st == ADK_OK) {
+        st = adk_h5_read_small(f, "/centroids", (size_t)1 << 26, &c, &rows, &cols, &nd);
+    }
     if (st == ADK_OK && nd != 2) {
         st = ADK_ERR(ctx, ADK_EDATA, "%s: /centroids must be a k x d matrix", path);
     }
@@ -1071,37 +1087,33 @@ int adk_kmeans_model_read(adk_ctx_t *ctx, const char *path, adk_kmeans_model_t *
     if (st == ADK_OK) {
         st = adk_ctx_agree(ctx, adk_kmeans_model_alloc((size_t)rows, (size_t)cols, &m));
     }
+    double inertia = 0, n_iter = 0, converged = 0;
     if (st == ADK_OK) {
         memcpy(m->centroids, c, (size_t)(rows * cols) * sizeof(double));
-        double v = 0;
-        st = adk_io_attr_read(ctx, path, "/", "inertia", ADK_ATTR_F64, &v, 0, &found);
-        m->inertia = found ? v : 0.0;
+        st = model_attr(f, "inertia", &inertia);
     }
     if (st == ADK_OK) {
-        double v = 0;
-        st = adk_io_attr_read(ctx, path, "/", "n_iter", ADK_ATTR_F64, &v, 0, &found);
-        m->n_iter = found ? (int)v : 0;
+        st = model_attr(f, "n_iter", &n_iter);
     }
     if (st == ADK_OK) {
-        double v = 0;
-        st = adk_io_attr_read(ctx, path, "/", "converged", ADK_ATTR_F64, &v, 0, &found);
-        m->converged = found ? (int)v : 0;
+        st = model_attr(f, "converged", &converged);
     }
     if (st == ADK_OK) {
+        m->inertia = inertia;
+        m->n_iter = (int)n_iter;
+        m->converged = (int)converged;
         uint64_t v = 0;
-        st = adk_io_attr_read(ctx, path, "/", "seed", ADK_ATTR_U64, &v, 0, &found);
+        st = adk_h5_attr(f, "/", "seed", ADK_ATTR_U64, &v, 0, &found);
         m->seed = found ? v : 0;
     }
     if (st == ADK_OK) {
-        st = adk_io_attr_read(ctx, path, "/", "init", ADK_ATTR_STR, m->init, sizeof(m->init),
-                              &found);
+        st = adk_h5_attr(f, "/", "init", ADK_ATTR_STR, m->init, sizeof(m->init), &found);
     }
     if (st == ADK_OK) {
-        st = adk_io_exists(ctx, path, "/thresholds", &ex);
+        st = adk_h5_exists(f, "/thresholds", &ex);
     }
     if (st == ADK_OK && ex) {
-        snprintf(spec, sizeof(spec), "%s:/thresholds", path);
-        st = adk_io_read_small(ctx, spec, (size_t)1 << 26, &t, &trows, &tcols, &nd);
+        st = adk_h5_read_small(f, "/thresholds", (size_t)1 << 26, &t, &trows, &tcols, &nd);
         if (st == ADK_OK && (nd != 1 || trows != rows)) {
             st = ADK_ERR(ctx, ADK_EDATA, "%s: /thresholds has %lld values for %lld centroids", path,
                          (long long)trows, (long long)rows);
@@ -1111,6 +1123,7 @@ int adk_kmeans_model_read(adk_ctx_t *ctx, const char *path, adk_kmeans_model_t *
             t = NULL;
         }
     }
+    adk_h5_close(f);
     free(c);
     free(t);
     if (st != ADK_OK) {

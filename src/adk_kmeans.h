@@ -15,7 +15,8 @@
 #include <stdint.h>
 
 #include "adk_ctx.h"
-#include "adk_io.h"
+#include "adk_out.h"
+#include "adk_rows.h"
 
 /* A fitted model as stored in a model file (HDF5). */
 typedef struct adk_kmeans_model {

@@ -1,2 +1,629 @@
-/* adk_out: placeholder, being written. */
+/*
+ * adk_out: output files and groups of them, committed all-or-nothing (see adk_out.h).
+ * HDF5 outputs are written collectively through the MPI-IO driver; text outputs by rank 0.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <hdf5.h>
+
+#include "adk_h5.h"
 #include "adk_out.h"
+#include "adk_prov.h"
+
+struct adk_out {
+    adk_out_group_t *g;
+    adk_ctx_t *ctx;
+    hid_t fid;   /* open HDF5 file, or -1 (a text output, or closed) */
+    char *path;  /* final name */
+    char *tmp;   /* name while being written */
+    int renamed; /* moved into place by the commit */
+    adk_out_t *next;
+};
+
+struct adk_out_group {
+    adk_ctx_t *ctx;
+    unsigned flags;
+    long long id;    /* rank 0's pid: the temporary names' suffix */
+    adk_out_t *head; /* in the order the outputs were added */
+    adk_out_t *tail;
+};
+
+static int path_exists(adk_ctx_t *ctx, const char *path, int *exists)
+{
+    int ex = 0;
+    if (adk_ctx_rank(ctx) == 0) {
+        struct stat sb;
+        ex = stat(path, &sb) == 0;
+    }
+    int st = adk_ctx_bcast(ctx, &ex, 1, MPI_INT, 0);
+    *exists = ex;
+    return st;
+}
+
+int adk_out_check(adk_ctx_t *ctx, const char *path, unsigned flags)
+{
+    int ex = 0;
+    int st = path_exists(ctx, path, &ex);
+    if (st == ADK_OK && ex && !(flags & ADK_OUT_FORCE)) {
+        st = ADK_ERR(ctx, ADK_EEXIST, "output '%s' exists; use --force to replace it", path);
+    }
+    return st; /* the broadcast made the verdict common */
+}
+
+int adk_out_group_create(adk_ctx_t *ctx, unsigned flags, adk_out_group_t **out)
+{
+    *out = NULL;
+    adk_out_group_t *g = calloc(1, sizeof(*g));
+    int st = adk_ctx_agree(ctx, g ? ADK_OK : ADK_ERR(ctx, ADK_ENOMEM, "out of memory"));
+    if (st == ADK_OK) {
+        g->ctx = ctx;
+        g->flags = flags;
+        g->id = adk_ctx_rank(ctx) == 0 ? (long long)getpid() : 0;
+        st = adk_ctx_bcast(ctx, &g->id, 1, MPI_LONG_LONG, 0);
+    }
+    if (st != ADK_OK) {
+        free(g);
+        return st;
+    }
+    *out = g;
+    return ADK_OK;
+}
+
+/* A new member of the group (its temporary name next to the final one, on the same file system,
+ * so the rename is atomic), after the existence check. */
+static int member_add(adk_out_group_t *g, const char *path, int must_exist, adk_out_t **out)
+{
+    adk_ctx_t *ctx = g->ctx;
+    *out = NULL;
+    int st = must_exist ? ADK_OK : adk_out_check(ctx, path, g->flags);
+    if (st != ADK_OK) {
+        return st;
+    }
+    adk_out_t *o = calloc(1, sizeof(*o));
+    if (o) {
+        size_t len = strlen(path) + 32;
+        o->g = g;
+        o->ctx = ctx;
+        o->fid = -1;
+        o->path = strdup(path);
+        o->tmp = malloc(len);
+        if (o->tmp) {
+            snprintf(o->tmp, len, "%s.tmp-%lld", path, g->id);
+        }
+    }
+    st = o && o->path && o->tmp ? ADK_OK : ADK_ERR(ctx, ADK_ENOMEM, "out of memory");
+    st = adk_ctx_agree(ctx, st);
+    if (st != ADK_OK) {
+        if (o) {
+            free(o->path);
+            free(o->tmp);
+            free(o);
+        }
+        return st;
+    }
+    if (g->tail) {
+        g->tail->next = o;
+    } else {
+        g->head = o;
+    }
+    g->tail = o;
+    *out = o;
+    return ADK_OK;
+}
+
+static hid_t str_type(void)
+{
+    hid_t t = H5Tcopy(H5T_C_S1);
+    if (t >= 0 && (H5Tset_size(t, H5T_VARIABLE) < 0 || H5Tset_cset(t, H5T_CSET_UTF8) < 0)) {
+        H5Tclose(t);
+        return -1;
+    }
+    return t;
+}
+
+/* Write (or replace) an attribute; value and type are the same on every rank. */
+static int put_attr(adk_out_t *o, const char *obj, const char *name, hid_t ftype, hid_t mtype,
+                    const void *val, size_t n)
+{
+    adk_ctx_t *ctx = o->ctx;
+    hid_t sp = -1, a = -1;
+    herr_t e = 0;
+    if (H5Aexists_by_name(o->fid, obj, name, H5P_DEFAULT) > 0) {
+        e = H5Adelete_by_name(o->fid, obj, name, H5P_DEFAULT);
+    }
+    if (e >= 0) {
+        hsize_t dim = n;
+        sp = n == 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &dim, NULL);
+        a = sp >= 0 ? H5Acreate_by_name(o->fid, obj, name, ftype, sp, H5P_DEFAULT, H5P_DEFAULT,
+                                        H5P_DEFAULT)
+                    : -1;
+        e = a >= 0 ? H5Awrite(a, mtype, val) : -1;
+    }
+    if (a >= 0) {
+        H5Aclose(a);
+    }
+    if (sp >= 0) {
+        H5Sclose(sp);
+    }
+    int st = e < 0 ? ADK_ERR(ctx, ADK_EHDF5, "%s: cannot write attribute '%s' on '%s'", o->path,
+                             name, obj)
+                   : ADK_OK;
+    return adk_ctx_agree(ctx, st);
+}
+
+int adk_out_attr_f64(adk_out_t *o, const char *obj, const char *name, double v)
+{
+    return put_attr(o, obj, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &v, 0);
+}
+
+int adk_out_attr_i64(adk_out_t *o, const char *obj, const char *name, int64_t v)
+{
+    return put_attr(o, obj, name, H5T_STD_I64LE, H5T_NATIVE_INT64, &v, 0);
+}
+
+int adk_out_attr_f64v(adk_out_t *o, const char *obj, const char *name, const double *v, size_t n)
+{
+    return put_attr(o, obj, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, v, n ? n : 1);
+}
+
+int adk_out_attr_i64v(adk_out_t *o, const char *obj, const char *name, const int64_t *v, size_t n)
+{
+    return put_attr(o, obj, name, H5T_STD_I64LE, H5T_NATIVE_INT64, v, n ? n : 1);
+}
+
+int adk_out_attr_str(adk_out_t *o, const char *obj, const char *name, const char *v)
+{
+    hid_t t = str_type();
+    if (t < 0) {
+        return adk_ctx_agree(o->ctx, ADK_ERR(o->ctx, ADK_EHDF5, "cannot make a string type"));
+    }
+    int st = put_attr(o, obj, name, t, t, &v, 0);
+    H5Tclose(t);
+    return st;
+}
+
+int adk_out_attr_u64(adk_out_t *o, const char *obj, const char *name, uint64_t v)
+{
+    return put_attr(o, obj, name, H5T_STD_U64LE, H5T_NATIVE_UINT64, &v, 0);
+}
+
+static int write_provenance(adk_out_t *o)
+{
+    adk_prov_t p;
+    int st = adk_prov_collect(o->ctx, &p);
+    for (size_t i = 0; i < p.n && st == ADK_OK; i++) {
+        const adk_prov_item_t *it = &p.item[i];
+        switch (it->kind) {
+        case ADK_PROV_STR:
+            st = adk_out_attr_str(o, "/", it->name, it->s);
+            break;
+        case ADK_PROV_I64:
+            st = adk_out_attr_i64(o, "/", it->name, it->i);
+            break;
+        default:
+            st = adk_out_attr_u64(o, "/", it->name, it->u);
+            break;
+        }
+    }
+    return st;
+}
+
+int adk_out_h5_create(adk_out_group_t *g, const char *path, adk_out_t **out)
+{
+    adk_ctx_t *ctx = g->ctx;
+    *out = NULL;
+    adk_out_t *o = NULL;
+    int st = member_add(g, path, 0, &o);
+    if (st == ADK_OK) {
+        hid_t fapl = adk_h5_fapl(ctx);
+        o->fid = fapl >= 0 ? H5Fcreate(o->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl) : -1;
+        if (fapl >= 0) {
+            H5Pclose(fapl);
+        }
+        if (o->fid < 0) {
+            st = ADK_ERR(ctx, ADK_EIO, "cannot create '%s' (is the directory writable?)", o->tmp);
+        }
+        st = adk_ctx_agree(ctx, st);
+    }
+    if (st == ADK_OK) {
+        st = write_provenance(o);
+    }
+    if (st == ADK_OK) {
+        *out = o;
+    }
+    return st; /* on failure the member stays in the group, whose commit removes it */
+}
+
+/* Byte copy of src to dst (rank 0 only). */
+static int copy_file(const char *src, const char *dst)
+{
+    int in = open(src, O_RDONLY);
+    if (in < 0) {
+        return errno;
+    }
+    int outfd = open(dst, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (outfd < 0) {
+        int e = errno;
+        close(in);
+        return e;
+    }
+    char buf[1 << 16];
+    int err = 0;
+    for (;;) {
+        ssize_t n = read(in, buf, sizeof(buf));
+        if (n == 0) {
+            break;
+        }
+        if (n < 0) {
+            err = errno;
+            break;
+        }
+        for (ssize_t off = 0; off < n;) {
+            ssize_t w = write(outfd, buf + off, (size_t)(n - off));
+            if (w < 0) {
+                err = errno;
+                break;
+            }
+            off += w;
+        }
+        if (err) {
+            break;
+        }
+    }
+    close(in);
+    if (close(outfd) != 0 && !err) {
+        err = errno;
+    }
+    return err;
+}
+
+int adk_out_h5_update(adk_out_group_t *g, const char *path, adk_out_t **out)
+{
+    adk_ctx_t *ctx = g->ctx;
+    *out = NULL;
+    adk_h5_t *f = NULL;
+    int st = adk_h5_open(ctx, path, &f); /* readable and HDF5: the same checks as any input */
+    adk_h5_close(f);
+    adk_out_t *o = NULL;
+    if (st == ADK_OK) {
+        st = member_add(g, path, 1, &o);
+    }
+    if (st == ADK_OK) {
+        int err = adk_ctx_rank(ctx) == 0 ? copy_file(path, o->tmp) : 0;
+        st = adk_ctx_bcast(ctx, &err, 1, MPI_INT, 0);
+        if (st == ADK_OK && err) {
+            st = ADK_ERR(ctx, ADK_EIO, "cannot copy '%s' to '%s': %s", path, o->tmp, strerror(err));
+        }
+    }
+    if (st == ADK_OK) {
+        hid_t fapl = adk_h5_fapl(ctx);
+        o->fid = fapl >= 0 ? H5Fopen(o->tmp, H5F_ACC_RDWR, fapl) : -1;
+        if (fapl >= 0) {
+            H5Pclose(fapl);
+        }
+        if (o->fid < 0) {
+            st = ADK_ERR(ctx, ADK_EIO, "'%s' is not a writable HDF5 file", path);
+        }
+        st = adk_ctx_agree(ctx, st);
+    }
+    if (st == ADK_OK) {
+        *out = o;
+    }
+    return st;
+}
+
+/* Write @p text to @p path and flush it to stable storage: 0 or an errno. */
+static int write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        return errno;
+    }
+    int err = 0;
+    if (fputs(text, f) == EOF || fflush(f) != 0) {
+        err = errno ? errno : EIO;
+    }
+    if (!err && fsync(fileno(f)) != 0) {
+        err = errno;
+    }
+    if (fclose(f) != 0 && !err) {
+        err = errno;
+    }
+    return err;
+}
+
+int adk_out_text(adk_out_group_t *g, const char *path, const char *text)
+{
+    adk_ctx_t *ctx = g->ctx;
+    adk_out_t *o = NULL;
+    int st = member_add(g, path, 0, &o);
+    if (st == ADK_OK) {
+        int err = adk_ctx_rank(ctx) == 0 ? write_file(o->tmp, text ? text : "") : 0;
+        st = adk_ctx_bcast(ctx, &err, 1, MPI_INT, 0);
+        if (st == ADK_OK && err) {
+            st = ADK_ERR(ctx, ADK_EIO, "cannot write '%s': %s", path, strerror(err));
+        }
+    }
+    return st;
+}
+
+/* fsync a file or directory by name: 0 or an errno (EINVAL/EROFS: cannot be synced, ignored). */
+static int sync_path(const char *path, int dir)
+{
+    int fd = open(path, dir ? O_RDONLY | O_DIRECTORY : O_RDONLY);
+    if (fd < 0) {
+        return errno;
+    }
+    int err = fsync(fd) != 0 ? errno : 0;
+    close(fd);
+    return err == EINVAL || err == EROFS ? 0 : err;
+}
+
+static int sync_parent(const char *path)
+{
+    char *copy = strdup(path);
+    if (!copy) {
+        return ENOMEM;
+    }
+    int err = sync_path(dirname(copy), 1);
+    free(copy);
+    return err;
+}
+
+/* Rank 0: fsync every temporary file, rename each into place, fsync the directories. */
+static int publish(adk_out_group_t *g, const char **failed)
+{
+    for (adk_out_t *o = g->head; o; o = o->next) {
+        int err = sync_path(o->tmp, 0);
+        if (err) {
+            *failed = o->tmp;
+            return err;
+        }
+    }
+    for (adk_out_t *o = g->head; o; o = o->next) {
+        if (rename(o->tmp, o->path) != 0) {
+            *failed = o->path;
+            return errno;
+        }
+        o->renamed = 1;
+    }
+    for (adk_out_t *o = g->head; o; o = o->next) {
+        int err = sync_parent(o->path);
+        if (err) {
+            *failed = o->path;
+            return err;
+        }
+    }
+    return 0;
+}
+
+/* Close every member still open; ADK_OK or the first failure (recorded). Collective. */
+static int close_all(adk_out_group_t *g)
+{
+    int st = ADK_OK;
+    for (adk_out_t *o = g->head; o; o = o->next) {
+        if (o->fid >= 0) {
+            herr_t e = H5Fclose(o->fid);
+            o->fid = -1;
+            if (e < 0 && st == ADK_OK) {
+                st = ADK_ERR(g->ctx, ADK_EIO, "cannot close '%s'", o->tmp);
+            }
+        }
+    }
+    return st;
+}
+
+int adk_out_group_commit(adk_out_group_t *g, int st)
+{
+    if (!g) {
+        return st;
+    }
+    adk_ctx_t *ctx = g->ctx;
+    st = adk_ctx_agree(ctx, st);
+    int cst = close_all(g);
+    st = adk_ctx_agree(ctx, st != ADK_OK ? st : cst);
+    if (st == ADK_OK) {
+        const char *failed = "";
+        int err = adk_ctx_rank(ctx) == 0 ? publish(g, &failed) : 0;
+        char what[1024];
+        snprintf(what, sizeof(what), "%s", failed);
+        st = adk_ctx_bcast(ctx, &err, 1, MPI_INT, 0);
+        if (st == ADK_OK && err) {
+            st = ADK_ERR(ctx, ADK_EIO, "cannot finish '%s': %s", what, strerror(err));
+        }
+    }
+    /* every rank has closed its files: rank 0 removes what was not moved into place */
+    for (adk_out_t *o = g->head; o;) {
+        adk_out_t *next = o->next;
+        if (st != ADK_OK && adk_ctx_rank(ctx) == 0 && !o->renamed) {
+            unlink(o->tmp);
+        }
+        free(o->path);
+        free(o->tmp);
+        free(o);
+        o = next;
+    }
+    free(g);
+    return st;
+}
+
+static void dtype_of(adk_dtype_t t, hid_t *ftype, hid_t *mtype)
+{
+    switch (t) {
+    case ADK_F32:
+        *ftype = H5T_IEEE_F32LE;
+        *mtype = H5T_NATIVE_FLOAT;
+        break;
+    case ADK_I32:
+        *ftype = H5T_STD_I32LE;
+        *mtype = H5T_NATIVE_INT32;
+        break;
+    case ADK_I64:
+        *ftype = H5T_STD_I64LE;
+        *mtype = H5T_NATIVE_INT64;
+        break;
+    case ADK_U8:
+        *ftype = H5T_STD_U8LE;
+        *mtype = H5T_NATIVE_UINT8;
+        break;
+    default:
+        *ftype = H5T_IEEE_F64LE;
+        *mtype = H5T_NATIVE_DOUBLE;
+        break;
+    }
+}
+
+/* Collective creation of a dataset (replacing one of the same name), intermediate groups made. */
+static int create_dset(adk_out_t *o, const char *name, hid_t ftype, int rank, const hsize_t *dims,
+                       hid_t *ds)
+{
+    adk_ctx_t *ctx = o->ctx;
+    herr_t e = 0;
+    if (H5Lexists(o->fid, name, H5P_DEFAULT) > 0) {
+        e = H5Ldelete(o->fid, name, H5P_DEFAULT);
+    }
+    hid_t sp = e >= 0 ? H5Screate_simple(rank, dims, NULL) : -1;
+    hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+    if (lcpl >= 0) {
+        H5Pset_create_intermediate_group(lcpl, 1);
+    }
+    *ds = (sp >= 0 && lcpl >= 0)
+              ? H5Dcreate2(o->fid, name, ftype, sp, lcpl, H5P_DEFAULT, H5P_DEFAULT)
+              : -1;
+    if (lcpl >= 0) {
+        H5Pclose(lcpl);
+    }
+    if (sp >= 0) {
+        H5Sclose(sp);
+    }
+    int st =
+        *ds < 0 ? ADK_ERR(ctx, ADK_EHDF5, "%s: cannot create dataset '%s'", o->path, name) : ADK_OK;
+    st = adk_ctx_agree(ctx, st);
+    if (st != ADK_OK && *ds >= 0) {
+        H5Dclose(*ds);
+        *ds = -1;
+    }
+    return st;
+}
+
+struct adk_odset {
+    adk_out_t *o;
+    hid_t ds, mtype;
+    size_t d;
+    char what[512];
+};
+
+int adk_out_dset(adk_out_t *o, const char *name, adk_dtype_t type, int64_t n, size_t d,
+                 adk_odset_t **out)
+{
+    *out = NULL;
+    hid_t ftype, mtype, ds = -1;
+    dtype_of(type, &ftype, &mtype);
+    hsize_t dims[2] = {(hsize_t)n, (hsize_t)d};
+    int st = create_dset(o, name, ftype, d ? 2 : 1, dims, &ds);
+    if (st != ADK_OK) {
+        return st;
+    }
+    adk_odset_t *w = calloc(1, sizeof(*w));
+    st = adk_ctx_agree(o->ctx, w ? ADK_OK : ADK_ERR(o->ctx, ADK_ENOMEM, "out of memory"));
+    if (st != ADK_OK) {
+        free(w);
+        H5Dclose(ds);
+        return st;
+    }
+    w->o = o;
+    w->ds = ds;
+    w->mtype = mtype;
+    w->d = d;
+    snprintf(w->what, sizeof(w->what), "%s:%s", o->path, name);
+    *out = w;
+    return ADK_OK;
+}
+
+int adk_odset_write(adk_odset_t *w, const void *buf, int64_t row0, size_t nloc)
+{
+    return adk_h5_xfer_rows(w->o->ctx, w->ds, w->mtype, (void *)buf, row0, nloc, w->d, 1, w->what);
+}
+
+void adk_odset_close(adk_odset_t *w)
+{
+    if (!w) {
+        return;
+    }
+    H5Dclose(w->ds);
+    free(w);
+}
+
+int adk_out_rows(adk_out_t *o, const char *name, adk_dtype_t type, const void *buf, int64_t n,
+                 int64_t row0, size_t nloc, size_t d)
+{
+    adk_odset_t *w = NULL;
+    int st = adk_out_dset(o, name, type, n, d, &w);
+    if (st == ADK_OK) {
+        st = adk_odset_write(w, buf, row0, nloc);
+        adk_odset_close(w);
+    }
+    return st;
+}
+
+int adk_out_small(adk_out_t *o, const char *name, adk_dtype_t type, const void *buf, size_t rows,
+                  size_t cols)
+{
+    /* rank 0 writes everything, the others join the collective call with empty selections */
+    int rank0 = adk_ctx_rank(o->ctx) == 0;
+    return adk_out_rows(o, name, type, buf, (int64_t)rows, 0, rank0 ? rows : 0, cols);
+}
+
+/* ---- one-file shorthands ---- */
+
+int adk_out_create(adk_ctx_t *ctx, const char *path, unsigned flags, adk_out_t **out)
+{
+    adk_out_group_t *g = NULL;
+    *out = NULL;
+    int st = adk_out_group_create(ctx, flags, &g);
+    if (st == ADK_OK) {
+        st = adk_out_h5_create(g, path, out);
+    }
+    if (st != ADK_OK) {
+        *out = NULL;
+        return adk_out_group_commit(g, st);
+    }
+    return ADK_OK;
+}
+
+int adk_out_update(adk_ctx_t *ctx, const char *path, adk_out_t **out)
+{
+    adk_out_group_t *g = NULL;
+    *out = NULL;
+    int st = adk_out_group_create(ctx, 0, &g);
+    if (st == ADK_OK) {
+        st = adk_out_h5_update(g, path, out);
+    }
+    if (st != ADK_OK) {
+        *out = NULL;
+        return adk_out_group_commit(g, st);
+    }
+    return ADK_OK;
+}
+
+int adk_out_commit(adk_out_t *o, int st)
+{
+    return adk_out_group_commit(o->g, st);
+}
+
+int adk_io_write_text(adk_ctx_t *ctx, const char *path, unsigned flags, const char *text)
+{
+    adk_out_group_t *g = NULL;
+    int st = adk_out_group_create(ctx, flags, &g);
+    if (st == ADK_OK) {
+        st = adk_out_text(g, path, text);
+    }
+    return adk_out_group_commit(g, st);
+}

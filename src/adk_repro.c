@@ -3,6 +3,8 @@
  */
 #include "adk_repro.h"
 
+#include "adk_part.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -207,12 +209,7 @@ int adk_repro_colsums(adk_ctx_t *ctx, const double *x, size_t n, size_t d, int64
         }
         size_t r = 0;
         while (r < n) {
-            /* rows up to the end of the current aligned block */
-            int64_t g = row0 + (int64_t)r;
-            size_t end = r + (size_t)(block - g % block);
-            if (end > n) {
-                end = n;
-            }
+            size_t end = adk_part_block_end(row0, r, n, block);
             memset(part, 0, d * sizeof(double));
             for (; r < end; r++) {
                 for (size_t j = 0; j < d; j++) {

@@ -26,7 +26,8 @@
 #include <stdint.h>
 
 #include "adk_ctx.h"
-#include "adk_io.h"
+#include "adk_out.h"
+#include "adk_rows.h"
 #include "adk_select.h"
 
 typedef enum {
@@ -41,17 +42,6 @@ typedef struct {
     double q; /* percentile in [0, 100], or N standard deviations (>= 0) */
     int bits; /* selection radix bits per round (adk_select_opts_t); 0 = default */
 } adk_thr_params_t;
-
-/* Each training row's cluster and distance: this rank's block of an assignment. */
-typedef struct adk_assign {
-    int64_t n;        /* global rows */
-    int64_t row0;     /* first global row held here */
-    size_t nloc;      /* rows held here (may be 0) */
-    int64_t align;    /* alignment of the partition the block follows (>= 1) */
-    int32_t *cluster; /* nloc cluster indices */
-    double *dist;     /* nloc Euclidean distances */
-    char *spec;       /* where the rows came from, for messages */
-} adk_assign_t;
 
 /* The boundary of every cluster. */
 typedef struct adk_thr {
@@ -78,34 +68,25 @@ const char *adk_threshold_method_name(adk_thr_method_t m);
 int adk_threshold_check(adk_ctx_t *ctx, const adk_thr_params_t *p);
 
 /**
- * Allocate an assignment block of @p n global rows in the partition aligned to @p align
- * (ADK_ALIGN_REPRO resolved): this rank's rows, arrays uninitialised. Local.
- * @return ADK_OK, ADK_ENOMEM
- */
-int adk_threshold_assign_alloc(adk_ctx_t *ctx, int64_t n, int64_t align, adk_assign_t **out);
-
-/** Free an assignment (NULL: no-op). Local. */
-void adk_threshold_assign_free(adk_assign_t *a);
-
-/**
  * Read this rank's rows of an assignment file (/cluster int, /distance float, both 1-D of the same
  * length, as adkit-kmeans --assign writes them) in the reproducibility partition
- * (ADK_ALIGN_REPRO). Values are checked by adk_threshold_compute, which knows K.
+ * (ADK_ALIGN_REPRO), as a one-column row block: x = distances, labels = clusters. Values are
+ * checked by adk_threshold_compute, which knows K.
  * @return ADK_OK, ADK_EIO (missing or unreadable file), ADK_EDATA (missing dataset, not 1-D,
  *         lengths differ, empty, non-integer cluster), ADK_EHDF5, ADK_ENOMEM. Collective.
  */
-int adk_threshold_read_assign(adk_ctx_t *ctx, const char *file, adk_assign_t **out);
+int adk_threshold_read_assign(adk_ctx_t *ctx, const char *file, adk_rows_t **out);
 
 /**
  * Thresholds of @p k clusters from the training assignment @p a.
- * @param a  rows in a partition aligned to a->align (what adk_threshold_read_assign and
- *           adk_threshold_assign_alloc give): the sums of the sigma rules are formed per block
+ * @param a  an assignment: d = 1 (x = distances), labels = clusters, in a partition aligned to
+ *           a->align (ADK_ALIGN_REPRO): the sums of the sigma rules are formed per block
  * @return ADK_OK; ADK_EINVAL (k < 1, q out of range: percentile outside [0, 100], N < 0 or not
  *         finite); ADK_EDATA (cluster outside [0, k), distance NaN, infinite or negative: the
  *         message names the row); ADK_ENOMEM; ADK_EMPI. Agreed on every rank. Collective.
  */
-int adk_threshold_compute(adk_ctx_t *ctx, const adk_thr_params_t *p, size_t k,
-                          const adk_assign_t *a, adk_thr_t **out);
+int adk_threshold_compute(adk_ctx_t *ctx, const adk_thr_params_t *p, size_t k, const adk_rows_t *a,
+                          adk_thr_t **out);
 
 /** Free a result (NULL: no-op). Local. */
 void adk_threshold_free(adk_thr_t *t);

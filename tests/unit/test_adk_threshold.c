@@ -48,7 +48,7 @@ static void check_rule(const char *name, size_t k, adk_thr_method_t m, double q,
     char file[256], dset[256];
     snprintf(file, sizeof(file), "%s_assign.h5", name);
     snprintf(dset, sizeof(dset), "/%s_%g", adk_threshold_method_name(m), q);
-    adk_assign_t *a = NULL;
+    adk_rows_t *a = NULL;
     CU_ASSERT_EQUAL_FATAL(adk_threshold_read_assign(ctx, fixture(file, NULL), &a), ADK_OK);
     adk_thr_params_t p = {m, q, 0};
     adk_thr_t *t = NULL;
@@ -73,7 +73,7 @@ static void check_rule(const char *name, size_t k, adk_thr_method_t m, double q,
     free(want);
     free(n);
     adk_threshold_free(t);
-    adk_threshold_assign_free(a);
+    adk_rows_free(a);
 }
 
 static void test_percentiles(void)
@@ -105,7 +105,7 @@ static void test_sigma(void)
 static void test_small_clusters(void)
 {
     adk_ctx_t *ctx = adk_test_ctx();
-    adk_assign_t *a = NULL;
+    adk_rows_t *a = NULL;
     CU_ASSERT_EQUAL_FATAL(adk_threshold_read_assign(ctx, fixture("blobs_assign.h5", NULL), &a),
                           ADK_OK);
     for (int m = ADK_THR_PERCENTILE; m <= ADK_THR_GLOBAL_SIGMA; m++) {
@@ -123,13 +123,13 @@ static void test_small_clusters(void)
         }
         adk_threshold_free(t);
     }
-    adk_threshold_assign_free(a);
+    adk_rows_free(a);
 }
 
 static void test_read_assign(void)
 {
     adk_ctx_t *ctx = adk_test_ctx();
-    adk_assign_t *a = NULL;
+    adk_rows_t *a = NULL;
     CU_ASSERT_EQUAL_FATAL(adk_threshold_read_assign(ctx, fixture("ties_assign.h5", NULL), &a),
                           ADK_OK);
     CU_ASSERT_EQUAL(a->n, 997);
@@ -147,13 +147,13 @@ static void test_read_assign(void)
         ADK_OK);
     int ok = 1;
     for (size_t i = 0; c && d && i < a->nloc; i++) {
-        ok &= a->cluster[i] == (int32_t)c[a->row0 + (int64_t)i];
-        ok &= same_bits(a->dist[i], d[a->row0 + (int64_t)i]);
+        ok &= a->labels[i] == (int64_t)c[a->row0 + (int64_t)i];
+        ok &= same_bits(a->x[i], d[a->row0 + (int64_t)i]);
     }
     CU_ASSERT(ok);
     free(c);
     free(d);
-    adk_threshold_assign_free(a);
+    adk_rows_free(a);
 }
 
 /* A call that must fail with @p code on every rank, with a message containing @p needle. */
@@ -173,7 +173,7 @@ static void expect_error(int st, int code, const char *needle)
 static void test_bad_files(void)
 {
     adk_ctx_t *ctx = adk_test_ctx();
-    adk_assign_t *a = NULL;
+    adk_rows_t *a = NULL;
     expect_error(adk_threshold_read_assign(ctx, fixture("bad_length.h5", NULL), &a), ADK_EDATA,
                  "/cluster has 20 rows but /distance has 19");
     expect_error(adk_threshold_read_assign(ctx, fixture("bad_2d.h5", NULL), &a), ADK_EDATA,
@@ -197,14 +197,14 @@ static void test_bad_rows(void)
                  {"bad_negative.h5", "row 5: distance -0.5"}};
     for (size_t i = 0; i < 4; i++) {
         for (int m = ADK_THR_PERCENTILE; m <= ADK_THR_GLOBAL_SIGMA; m++) {
-            adk_assign_t *a = NULL;
+            adk_rows_t *a = NULL;
             CU_ASSERT_EQUAL_FATAL(adk_threshold_read_assign(ctx, fixture(cases[i].file, NULL), &a),
                                   ADK_OK);
             adk_thr_params_t p = {(adk_thr_method_t)m, 50.0, 0};
             adk_thr_t *t = NULL;
             expect_error(adk_threshold_compute(ctx, &p, 5, a, &t), ADK_EDATA, cases[i].needle);
             CU_ASSERT_PTR_NULL(t);
-            adk_threshold_assign_free(a);
+            adk_rows_free(a);
         }
     }
 }
@@ -212,7 +212,7 @@ static void test_bad_rows(void)
 static void test_bad_params(void)
 {
     adk_ctx_t *ctx = adk_test_ctx();
-    adk_assign_t *a = NULL;
+    adk_rows_t *a = NULL;
     CU_ASSERT_EQUAL_FATAL(adk_threshold_read_assign(ctx, fixture("tiny_assign.h5", NULL), &a),
                           ADK_OK);
     adk_thr_t *t = NULL;
@@ -230,13 +230,13 @@ static void test_bad_params(void)
     p = (adk_thr_params_t){ADK_THR_PERCENTILE, 50.0, 0};
     expect_error(adk_threshold_compute(ctx, &p, 2, a, &t), ADK_EDATA, "cluster 4 is not in [0, 2)");
     CU_ASSERT_PTR_NULL(t);
-    adk_threshold_assign_free(a);
+    adk_rows_free(a);
 }
 
 static void test_write(void)
 {
     adk_ctx_t *ctx = adk_test_ctx();
-    adk_assign_t *a = NULL;
+    adk_rows_t *a = NULL;
     CU_ASSERT_EQUAL_FATAL(adk_threshold_read_assign(ctx, fixture("ties_assign.h5", NULL), &a),
                           ADK_OK);
     adk_thr_params_t p = {ADK_THR_PERCENTILE, 95.0, 0};
@@ -270,7 +270,7 @@ static void test_write(void)
     CU_ASSERT(q == 997.0);
     free(v);
     adk_threshold_free(t);
-    adk_threshold_assign_free(a);
+    adk_rows_free(a);
     MPI_Barrier(MPI_COMM_WORLD);
     if (adk_ctx_rank(ctx) == 0) {
         remove(path);
