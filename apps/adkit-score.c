@@ -83,12 +83,7 @@ static int run(adk_ctx_t *ctx, void *opts, int nargs, char **args)
         st = ADK_ERR(ctx, ADK_EDATA,
                      "model '%s' has no /thresholds: run adkit-threshold on it first", o->model);
     }
-    char method[256] = "";
-    if (st == ADK_OK && adk_ctx_agree(ctx, adk_io_attr_str(ctx, o->model, "/thresholds", "method",
-                                                           method, sizeof(method))) != ADK_OK) {
-        adk_ctx_clear(ctx); /* provenance only: a model without it is still usable */
-        method[0] = '\0';
-    }
+    const char *method = m ? m->thr_method : "";
     adk_rows_t *x = NULL;
     adk_read_opts_t ro = {1, o->labels, o->label_col};
     if (st == ADK_OK) {

@@ -1121,6 +1121,12 @@ int adk_kmeans_model_read(adk_ctx_t *ctx, const char *path, adk_kmeans_model_t *
         if (st == ADK_OK) {
             m->thresholds = t;
             t = NULL;
+            /* provenance only: a model without it (or with another type) is still usable */
+            if (adk_h5_attr(f, "/thresholds", "method", ADK_ATTR_STR, m->thr_method,
+                            sizeof(m->thr_method), &found) != ADK_OK) {
+                adk_ctx_clear(ctx);
+                m->thr_method[0] = '\0';
+            }
         }
     }
     adk_h5_close(f);

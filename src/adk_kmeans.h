@@ -26,10 +26,11 @@ typedef struct adk_kmeans_model {
     int n_iter;
     int converged;
     uint64_t seed;
-    int n_init;         /* runs made (the best one is kept) */
-    int kernel;         /* adk_kernel_t the fit used (distances differ in the last bits) */
-    char init[256];     /* "k-means++", "random" or the init file spec */
-    double *thresholds; /* k values: dataset /thresholds, or NULL when not (yet) computed */
+    int n_init;           /* runs made (the best one is kept) */
+    int kernel;           /* adk_kernel_t the fit used (distances differ in the last bits) */
+    char init[256];       /* "k-means++", "random" or the init file spec */
+    double *thresholds;   /* k values: dataset /thresholds, or NULL when not (yet) computed */
+    char thr_method[256]; /* attribute "method" of /thresholds ("" when absent or unreadable) */
 } adk_kmeans_model_t;
 
 typedef struct {
