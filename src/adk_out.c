@@ -23,7 +23,9 @@ struct adk_out {
     hid_t fid;   /* open HDF5 file, or -1 (a text output, or closed) */
     char *path;  /* final name */
     char *tmp;   /* name while being written */
-    int renamed; /* moved into place by the commit */
+    int placed;  /* at its final name (commit) */
+    int backup;  /* the file it replaced is kept at its backup name until the commit is done */
+    int replace; /* an update: replaces its original, --force or not */
     adk_out_t *next;
 };
 
@@ -296,6 +298,9 @@ int adk_out_h5_update(adk_out_group_t *g, const char *path, adk_out_t **out)
         st = member_add(g, path, 1, &o);
     }
     if (st == ADK_OK) {
+        o->replace = 1;
+    }
+    if (st == ADK_OK) {
         int err = adk_ctx_rank(ctx) == 0 ? copy_file(path, o->tmp) : 0;
         st = adk_ctx_bcast(ctx, &err, 1, MPI_INT, 0);
         if (st == ADK_OK && err) {
@@ -377,7 +382,67 @@ static int sync_parent(const char *path)
     return err;
 }
 
-/* Rank 0: fsync every temporary file, rename each into place, fsync the directories. */
+/* The name an existing output is kept under while a commit is under way. */
+static void backup_name(const adk_out_t *o, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s.old-%lld", o->path, o->g->id);
+}
+
+/*
+ * Put one member in place. Without --force: link(2) fails if the final name exists (also one that
+ * appeared after adk_out_check), so nothing is ever replaced unasked. With --force: the existing
+ * file is first hard-linked to a backup name, then rename(2) replaces it atomically, so a later
+ * failure can put it back (a file system without hard links replaces without a backup).
+ */
+static int place(adk_out_t *o, int force)
+{
+    if (!force) {
+        if (link(o->tmp, o->path) != 0) {
+            return errno;
+        }
+        unlink(o->tmp);
+        o->placed = 1;
+        return 0;
+    }
+    char bak[4200];
+    backup_name(o, bak, sizeof(bak));
+    unlink(bak);
+    if (link(o->path, bak) == 0) {
+        o->backup = 1;
+    } else if (errno != ENOENT && errno != EPERM && errno != ENOTSUP && errno != EXDEV) {
+        return errno;
+    }
+    if (rename(o->tmp, o->path) != 0) {
+        int err = errno;
+        if (o->backup) {
+            unlink(bak);
+            o->backup = 0;
+        }
+        return err;
+    }
+    o->placed = 1;
+    return 0;
+}
+
+/* Undo the members already placed: their previous files come back, new ones go. */
+static void unplace(adk_out_group_t *g)
+{
+    for (adk_out_t *o = g->head; o; o = o->next) {
+        if (!o->placed) {
+            continue;
+        }
+        char bak[4200];
+        backup_name(o, bak, sizeof(bak));
+        if (o->backup) {
+            rename(bak, o->path);
+        } else {
+            unlink(o->path);
+        }
+        o->placed = o->backup = 0;
+    }
+}
+
+/* Rank 0: fsync every temporary file, put all in place (or none), fsync the directories. */
 static int publish(adk_out_group_t *g, const char **failed)
 {
     for (adk_out_t *o = g->head; o; o = o->next) {
@@ -388,17 +453,25 @@ static int publish(adk_out_group_t *g, const char **failed)
         }
     }
     for (adk_out_t *o = g->head; o; o = o->next) {
-        if (rename(o->tmp, o->path) != 0) {
+        int err = place(o, o->replace || (g->flags & ADK_OUT_FORCE));
+        if (err) {
             *failed = o->path;
-            return errno;
+            unplace(g);
+            return err;
         }
-        o->renamed = 1;
+    }
+    for (adk_out_t *o = g->head; o; o = o->next) {
+        if (o->backup) {
+            char bak[4200];
+            backup_name(o, bak, sizeof(bak));
+            unlink(bak);
+        }
     }
     for (adk_out_t *o = g->head; o; o = o->next) {
         int err = sync_parent(o->path);
         if (err) {
             *failed = o->path;
-            return err;
+            return err; /* every file is in place; only its durability is in doubt */
         }
     }
     return 0;
@@ -435,14 +508,17 @@ int adk_out_group_commit(adk_out_group_t *g, int st)
         char what[1024];
         snprintf(what, sizeof(what), "%s", failed);
         st = adk_ctx_bcast(ctx, &err, 1, MPI_INT, 0);
-        if (st == ADK_OK && err) {
+        if (st == ADK_OK && err == EEXIST && !(g->flags & ADK_OUT_FORCE)) {
+            /* created by someone else since adk_out_check: still never replaced unasked */
+            st = ADK_ERR(ctx, ADK_EEXIST, "output '%s' exists; use --force to replace it", what);
+        } else if (st == ADK_OK && err) {
             st = ADK_ERR(ctx, ADK_EIO, "cannot finish '%s': %s", what, strerror(err));
         }
     }
     /* every rank has closed its files: rank 0 removes what was not moved into place */
     for (adk_out_t *o = g->head; o;) {
         adk_out_t *next = o->next;
-        if (st != ADK_OK && adk_ctx_rank(ctx) == 0 && !o->renamed) {
+        if (st != ADK_OK && adk_ctx_rank(ctx) == 0 && !o->placed) {
             unlink(o->tmp);
         }
         free(o->path);
@@ -451,6 +527,11 @@ int adk_out_group_commit(adk_out_group_t *g, int st)
         o = next;
     }
     free(g);
+    if (st != ADK_OK) {
+        /* no rank returns before rank 0 has removed the temporary files (a barrier, not an
+         * agreement: the agreed failing rank must stay the one whose message is reported) */
+        MPI_Barrier(adk_ctx_comm(ctx));
+    }
     return st;
 }
 
