@@ -74,6 +74,8 @@ static int parse_field(const char *p, const char *end, double *v)
     return q == end;
 }
 
+/* Fields that hold a number, quoted or not: a first line of quoted numbers is data (and then
+ * rejected as quoted), never silently taken for a header. */
 static int numeric_fields(const char *s)
 {
     int n = 0;
@@ -81,8 +83,19 @@ static int numeric_fields(const char *s)
     for (;;) {
         const char *b = strchr(a, ',');
         const char *end = b ? b : a + strlen(a);
+        const char *p = a, *e = end;
+        while (p < e && (*p == ' ' || *p == '\t')) {
+            p++;
+        }
+        while (e > p && (e[-1] == ' ' || e[-1] == '\t')) {
+            e--;
+        }
+        if (e - p >= 2 && *p == '"' && e[-1] == '"') {
+            p++;
+            e--;
+        }
         double v;
-        n += parse_field(a, end, &v);
+        n += parse_field(p, e, &v);
         if (!b) {
             break;
         }
@@ -261,6 +274,19 @@ static void decide_layout(const char *first, const char *label_col, layout_t *la
 static int parse_row(adk_ctx_t *ctx, const char *file, long long lineno, long long row, char *s,
                      const layout_t *lay, double *x, int64_t *label)
 {
+    /* Quotes first: a quoted comma would otherwise be reported as a ragged row, and a quoted
+     * number as a non-numeric value, neither of which tells the user what to change. */
+    const char *q = strchr(s, '"');
+    if (q) {
+        int col = 0;
+        for (const char *p = s; p < q; p++) {
+            col += *p == ',';
+        }
+        return ADK_ERR(ctx, ADK_EDATA,
+                       "%s line %lld (row %lld): quoted field in column %d; quoted fields are not "
+                       "supported (write plain numbers)",
+                       file, lineno, row, col);
+    }
     int nf = count_fields(s);
     if (nf != lay->fields) {
         return ADK_ERR(ctx, ADK_EDATA,

@@ -15,6 +15,7 @@
 #endif
 
 #include "adk_ctx.h"
+#include "adk_vec.h"
 
 #define PANEL 8     /* centres per AVX-512 vector */
 #define PREFETCH 16 /* rows ahead that staging asks the memory system for */
@@ -64,7 +65,7 @@ void adk_centres_free(adk_centres_t *c)
 void adk_centres_update_norms(adk_centres_t *c)
 {
     for (size_t j = 0; j < c->k; j++) {
-        c->cn[j] = adk_dist_norm2(c->c + j * c->d, c->d);
+        c->cn[j] = adk_vec_norm2(c->c + j * c->d, c->d);
     }
 }
 
@@ -113,23 +114,16 @@ void adk_dist_ws_free(adk_dist_ws_t *ws)
     free(ws);
 }
 
+/* The public names of adk_dist.h stay; the loops live once, in adk_vec, so k-means and the metrics
+ * share their bits. */
 double adk_dist_sq(const double *x, const double *c, size_t d)
 {
-    double s = 0.0;
-    for (size_t j = 0; j < d; j++) {
-        double t = x[j] - c[j];
-        s += t * t;
-    }
-    return s;
+    return adk_vec_sq_dist(x, c, d);
 }
 
 double adk_dist_norm2(const double *x, size_t d)
 {
-    double s = 0.0;
-    for (size_t j = 0; j < d; j++) {
-        s += x[j] * x[j];
-    }
-    return s;
+    return adk_vec_norm2(x, d);
 }
 
 /*
@@ -489,7 +483,7 @@ void adk_dist_sq_assigned(const adk_dist_ws_t *ws, const double *rows, const int
         out[i + 3] = s3;
     }
     for (; i < count; i++) {
-        out[i] = adk_dist_sq(rows + i * d, cen + (size_t)label[i] * d, d);
+        out[i] = adk_vec_sq_dist(rows + i * d, cen + (size_t)label[i] * d, d);
     }
 }
 

@@ -10,7 +10,9 @@
 #include <string.h>
 
 #include "adk_repro.h"
+#include "adk_ring.h"
 #include "adk_rng.h"
+#include "adk_vec.h"
 
 /* Visiting rows per distance tile: the tile's per-row sums stay in registers and vectorise
  * across rows, while each row's own sum still runs over the columns in order, so its value is the
@@ -36,34 +38,6 @@ static int check_nlabels(adk_ctx_t *ctx, int64_t nl, int64_t n, const char *what
                        "%s: %lld clusters have rows among %lld rows; the scores need 2 to n - 1 "
                        "clusters (scikit-learn's rule)",
                        what, (long long)nl, (long long)n);
-    }
-    return ADK_OK;
-}
-
-static double norm2(const double *a, size_t d)
-{
-    double s = 0.0;
-    for (size_t j = 0; j < d; j++) {
-        s += a[j] * a[j];
-    }
-    return s;
-}
-
-static double sq_dist(const double *a, const double *b, size_t d)
-{
-    double s = 0.0;
-    for (size_t j = 0; j < d; j++) {
-        double u = a[j] - b[j];
-        s += u * u;
-    }
-    return s;
-}
-
-static int allreduce_max(adk_ctx_t *ctx, double *v, int n)
-{
-    if (adk_ctx_size(ctx) > 1 &&
-        MPI_Allreduce(MPI_IN_PLACE, v, n, MPI_DOUBLE, MPI_MAX, adk_ctx_comm(ctx)) != MPI_SUCCESS) {
-        return ADK_ERR(ctx, ADK_EMPI, "MPI_Allreduce of bounds failed");
     }
     return ADK_OK;
 }
@@ -102,9 +76,7 @@ static void clu_sums(const adk_rows_t *x, const int32_t *labels, size_t k, clu_w
     double *tot = w->part + k * d;
     size_t r = 0;
     while (r < x->nloc) {
-        int64_t g = x->row0 + (int64_t)r;
-        size_t end = r + (size_t)(A - g % A);
-        end = end < x->nloc ? end : x->nloc;
+        size_t end = adk_part_block_end(x->row0, r, x->nloc, A);
         memset(tot, 0, d * sizeof(double));
         for (; r < end; r++) {
             size_t c = (size_t)labels[r];
@@ -143,18 +115,16 @@ static void clu_spread(const adk_rows_t *x, const int32_t *labels, size_t k,
     double *p = w->p2;
     size_t r = 0;
     while (r < x->nloc) {
-        int64_t g = x->row0 + (int64_t)r;
-        size_t end = r + (size_t)(A - g % A);
-        end = end < x->nloc ? end : x->nloc;
+        size_t end = adk_part_block_end(x->row0, r, x->nloc, A);
         memset(p, 0, (k + 2) * sizeof(double));
         for (; r < end; r++) {
             size_t c = (size_t)labels[r];
             const double *row = x->x + r * d;
-            double sq = sq_dist(row, w->mean + c * d, d);
+            double sq = adk_vec_sq_dist(row, w->mean + c * d, d);
             p[c] += sqrt(sq);
             p[k] += sq;
             if (centroids) {
-                p[k + 1] += sq_dist(row, centroids + c * d, d);
+                p[k + 1] += adk_vec_sq_dist(row, centroids + c * d, d);
             }
         }
         for (size_t c = 0; c < k + 2; c++) {
@@ -207,14 +177,13 @@ int adk_metrics_clusters(adk_ctx_t *ctx, const adk_rows_t *x, const int32_t *lab
         for (size_t j = 0; j < d; j++) {
             w.mx[j] = fmax(w.mx[j], fabs(row[j]));
         }
-        w.mx[d] = fmax(w.mx[d], sqrt(norm2(row, d)));
+        w.mx[d] = fmax(w.mx[d], sqrt(adk_vec_norm2(row, d)));
     }
     double cmax = 0.0;
     for (size_t c = 0; centroids && c < k; c++) {
-        cmax = fmax(cmax, sqrt(norm2(centroids + c * d, d)));
+        cmax = fmax(cmax, sqrt(adk_vec_norm2(centroids + c * d, d)));
     }
-    st = allreduce_max(ctx, w.mx, (int)d + 1);
-    st = adk_ctx_agree(ctx, st);
+    st = adk_ctx_allreduce(ctx, MPI_IN_PLACE, w.mx, (int)d + 1, MPI_DOUBLE, MPI_MAX);
     if (st == ADK_OK) {
         double A = (double)x->align;
         for (size_t j = 0; j < d; j++) {
@@ -259,7 +228,7 @@ int adk_metrics_clusters(adk_ctx_t *ctx, const adk_rows_t *x, const int32_t *lab
         double extra = 0.0, intra = adk_racc_get(w.a2, k);
         for (size_t c = 0; c < k; c++) {
             if (w.cnt[c] > 0) {
-                extra += (double)w.cnt[c] * sq_dist(w.mean + c * d, w.mean + k * d, d);
+                extra += (double)w.cnt[c] * adk_vec_sq_dist(w.mean + c * d, w.mean + k * d, d);
             }
         }
         out->calinski_harabasz =
@@ -274,7 +243,7 @@ int adk_metrics_clusters(adk_ctx_t *ctx, const adk_rows_t *x, const int32_t *lab
         for (size_t c = 0; c < k; c++) {
             for (size_t c2 = c + 1; c2 < k && w.cnt[c] > 0; c2++) {
                 if (w.cnt[c2] > 0) {
-                    all_c0 &= sqrt(sq_dist(w.mean + c * d, w.mean + c2 * d, d)) <= 1e-8;
+                    all_c0 &= sqrt(adk_vec_sq_dist(w.mean + c * d, w.mean + c2 * d, d)) <= 1e-8;
                 }
             }
         }
@@ -291,7 +260,7 @@ int adk_metrics_clusters(adk_ctx_t *ctx, const adk_rows_t *x, const int32_t *lab
                     if (c2 == c || w.cnt[c2] == 0) {
                         continue;
                     }
-                    double cd = sqrt(sq_dist(w.mean + c * d, w.mean + c2 * d, d));
+                    double cd = sqrt(adk_vec_sq_dist(w.mean + c * d, w.mean + c2 * d, d));
                     double v = cd == 0.0 ? 0.0 : (s[c] + s[c2]) / cd;
                     best = v > best ? v : best;
                 }
@@ -318,49 +287,50 @@ int adk_metrics_in_sample(int64_t n, int64_t s, uint64_t seed, int64_t g)
 
 /* Workspace of the silhouette ring pass. */
 typedef struct {
-    size_t d, k, cap; /* columns, clusters, rows a message can hold */
-    int64_t align;    /* global row block */
-    size_t nsel;      /* local rows taking part */
-    size_t *sel;      /* their local indices */
-    double *buf[2];   /* messages: cap*d features, cap labels, cap global rows */
-    double *yt;       /* tcap tiles of TILE x d visiting features, column-major */
-    size_t *t0;       /* tcap + 1: first visiting row of each tile, then the row count */
-    size_t tcap;      /* tiles the buffers hold */
-    size_t *vlab;     /* cap: labels of the visiting rows */
-    double *part;     /* nsel*k: distance sums over the current visiting block */
-    int64_t *cnt;     /* k rows per cluster among the rows used */
-    int64_t *counts;  /* P rows taking part per rank */
-    char *present;    /* k: cluster has rows in the current visiting block */
-    size_t *plist;    /* those clusters */
-    adk_racc_t *acc;  /* nsel*k exact distance sums */
-    adk_racc_t *mean; /* 1 real: sum of s over the rows used */
+    adk_ctx_t *ctx;      /* for the visit's messages */
+    const adk_rows_t *x; /* this rank's rows */
+    size_t d, k, cap;    /* columns, clusters, rows of the largest visiting block */
+    int64_t align;       /* global row block */
+    size_t nsel;         /* local rows taking part */
+    size_t *sel;         /* their local indices */
+    adk_ring_t *ring;    /* blocks of d + 2 doubles per row: features, label, global row */
+    double *yt;          /* tcap tiles of TILE x d visiting features, column-major */
+    size_t *t0;          /* tcap + 1: first visiting row of each tile, then the row count */
+    size_t tcap;         /* tiles the buffers hold */
+    size_t *vlab;        /* cap: labels of the visiting rows */
+    double *part;        /* nsel*k: distance sums over the current visiting block */
+    int64_t *cnt;        /* k rows per cluster among the rows used */
+    char *present;       /* k: cluster has rows in the current visiting block */
+    size_t *plist;       /* those clusters */
+    adk_racc_t *acc;     /* nsel*k exact distance sums */
+    adk_racc_t *mean;    /* 1 real: sum of s over the rows used */
 } sil_ws_t;
 
 static void sil_free(sil_ws_t *w)
 {
     free(w->sel);
-    free(w->buf[0]);
-    free(w->buf[1]);
+    adk_ring_free(w->ring);
     free(w->yt);
     free(w->t0);
     free(w->vlab);
     free(w->part);
     free(w->cnt);
-    free(w->counts);
     free(w->present);
     free(w->plist);
     adk_racc_free(w->acc);
     adk_racc_free(w->mean);
 }
 
-/* Pack the local rows taking part into a message. */
+/* Pack the local rows taking part into the ring payload: each row's features, then its label and
+ * global row (the sample makes the rows of a block non-contiguous; doubles hold both exactly). */
 static void sil_pack(const adk_rows_t *x, const int32_t *labels, const sil_ws_t *w, double *m)
 {
-    size_t d = w->d, c = w->nsel;
-    for (size_t i = 0; i < c; i++) {
-        memcpy(m + i * d, x->x + w->sel[i] * d, d * sizeof(double));
-        m[c * d + i] = (double)labels[w->sel[i]];
-        m[c * d + c + i] = (double)(x->row0 + (int64_t)w->sel[i]);
+    size_t d = w->d, per = d + 2;
+    for (size_t i = 0; i < w->nsel; i++) {
+        double *mi = m + i * per;
+        memcpy(mi, x->x + w->sel[i] * d, d * sizeof(double));
+        mi[d] = (double)labels[w->sel[i]];
+        mi[d + 1] = (double)(x->row0 + (int64_t)w->sel[i]);
     }
 }
 
@@ -412,13 +382,13 @@ tile_sq(const double *a, const double *b, const double *y, size_t d, double *da,
  * or 0 when the tile buffer could not grow. */
 static size_t sil_tiles(sil_ws_t *w, const double *m, size_t cnt)
 {
-    size_t d = w->d;
-    const double *vg = m + cnt * d + cnt;
+    size_t d = w->d, per = d + 2;
+    const double *vg = m + d + 1; /* global row of visiting row r: vg[r * per] */
     size_t nt = 0;
     for (size_t r = 0; r < cnt; nt++) {
-        int64_t blk = (int64_t)vg[r] / w->align;
+        int64_t blk = (int64_t)vg[r * per] / w->align;
         size_t e = r + 1;
-        while (e < cnt && e < r + TILE && (int64_t)vg[e] / w->align == blk) {
+        while (e < cnt && e < r + TILE && (int64_t)vg[e * per] / w->align == blk) {
             e++;
         }
         if (nt == w->tcap) { /* alignments below TILE make more, shorter tiles */
@@ -437,12 +407,12 @@ static size_t sil_tiles(sil_ws_t *w, const double *m, size_t cnt)
         double *y = w->yt + nt * d * TILE;
         for (size_t j = 0; j < d; j++) {
             for (size_t t = 0; t < TILE; t++) {
-                y[j * TILE + t] = r + t < e ? m[(r + t) * d + j] : 0.0;
+                y[j * TILE + t] = r + t < e ? m[(r + t) * per + j] : 0.0;
             }
         }
         w->t0[nt] = r;
         for (size_t t = r; t < e; t++) {
-            w->vlab[t] = (size_t)m[cnt * d + t];
+            w->vlab[t] = (size_t)m[t * per + d];
         }
         r = e;
     }
@@ -450,26 +420,28 @@ static size_t sil_tiles(sil_ws_t *w, const double *m, size_t cnt)
     return nt;
 }
 
-/* Distance sums of every local row to the clusters of the visiting rows in message m. */
-static int sil_visit(adk_ctx_t *ctx, const adk_rows_t *x, sil_ws_t *w, const double *m, size_t cnt)
+/* Ring visit: distance sums of every local row to the clusters of the visiting block's rows. */
+static int sil_visit(void *ud, const adk_ring_block_t *b)
 {
-    size_t d = w->d, k = w->k;
-    const double *vl = m + cnt * d, *vg = vl + cnt;
-    size_t nt = sil_tiles(w, m, cnt);
-    if (nt == 0 && cnt > 0) {
-        return ADK_ERR(ctx, ADK_ENOMEM, "silhouette: out of memory for row tiles");
+    sil_ws_t *w = ud;
+    const adk_rows_t *x = w->x;
+    size_t d = w->d, k = w->k, per = d + 2;
+    const double *vl = b->data + d, *vg = vl + 1; /* label, global row of row r: [r * per] */
+    size_t nt = sil_tiles(w, b->data, b->rows);
+    if (nt == 0) {
+        return ADK_ERR(w->ctx, ADK_ENOMEM, "silhouette: out of memory for row tiles");
     }
     size_t q0 = 0;
     while (q0 < nt) {
         /* the tiles [q0, q1) of one global row block */
-        int64_t blk = (int64_t)vg[w->t0[q0]] / w->align;
+        int64_t blk = (int64_t)vg[w->t0[q0] * per] / w->align;
         size_t q1 = q0 + 1;
-        while (q1 < nt && (int64_t)vg[w->t0[q1]] / w->align == blk) {
+        while (q1 < nt && (int64_t)vg[w->t0[q1] * per] / w->align == blk) {
             q1++;
         }
         size_t np = 0;
         for (size_t r = w->t0[q0]; r < w->t0[q1]; r++) {
-            size_t c = (size_t)vl[r];
+            size_t c = (size_t)vl[r * per];
             if (!w->present[c]) {
                 w->present[c] = 1;
                 w->plist[np++] = c;
@@ -514,62 +486,15 @@ static int sil_visit(adk_ctx_t *ctx, const adk_rows_t *x, sil_ws_t *w, const dou
     return ADK_OK;
 }
 
-/* P - 1 ring steps: send the block held to the right, receive from the left, work meanwhile. */
-static int sil_ring(adk_ctx_t *ctx, const adk_rows_t *x, const int32_t *labels, sil_ws_t *w)
-{
-    int rank = adk_ctx_rank(ctx), size = adk_ctx_size(ctx);
-    MPI_Comm comm = adk_ctx_comm(ctx);
-    int right = (rank + 1) % size, left = (rank - 1 + size) % size;
-    size_t per = w->d + 2;
-    sil_pack(x, labels, w, w->buf[0]);
-    int cur = 0;
-    int st = ADK_OK, lst = ADK_OK;
-    for (int step = 0; step < size; step++) {
-        int src = (rank - step + size) % size;     /* owner of the block held now */
-        int nxt = (rank - step - 1 + size) % size; /* owner of the block arriving */
-        size_t cnt = (size_t)w->counts[src];
-        MPI_Request req[2] = {MPI_REQUEST_NULL, MPI_REQUEST_NULL};
-        if (step + 1 < size) {
-            adk_ctx_tic(ctx, ADK_T_MPI);
-            int rc = MPI_Irecv(w->buf[1 - cur], (int)((size_t)w->counts[nxt] * per), MPI_DOUBLE,
-                               left, 7301, comm, &req[0]);
-            if (rc == MPI_SUCCESS) {
-                rc = MPI_Isend(w->buf[cur], (int)(cnt * per), MPI_DOUBLE, right, 7301, comm,
-                               &req[1]);
-            }
-            adk_ctx_toc(ctx, ADK_T_MPI);
-            if (rc != MPI_SUCCESS) {
-                st = ADK_ERR(ctx, ADK_EMPI, "silhouette: ring exchange failed");
-                break;
-            }
-        }
-        adk_ctx_tic(ctx, ADK_T_COMPUTE);
-        if (lst == ADK_OK) { /* after a local failure, keep passing blocks so no rank waits */
-            lst = sil_visit(ctx, x, w, w->buf[cur], cnt);
-        }
-        adk_ctx_toc(ctx, ADK_T_COMPUTE);
-        if (step + 1 < size) {
-            adk_ctx_tic(ctx, ADK_T_MPI);
-            int rc = MPI_Waitall(2, req, MPI_STATUSES_IGNORE);
-            adk_ctx_toc(ctx, ADK_T_MPI);
-            if (rc != MPI_SUCCESS) {
-                st = ADK_ERR(ctx, ADK_EMPI, "silhouette: ring exchange failed");
-                break;
-            }
-            cur = 1 - cur;
-        }
-    }
-    return st != ADK_OK ? st : lst;
-}
-
 int adk_metrics_silhouette(adk_ctx_t *ctx, const adk_rows_t *x, const int32_t *labels, size_t k,
                            int64_t sample_size, uint64_t seed, double *score, int64_t *n_used,
                            double *samples)
 {
     size_t d = x->d;
-    int size = adk_ctx_size(ctx);
     sil_ws_t w;
     memset(&w, 0, sizeof(w));
+    w.ctx = ctx;
+    w.x = x;
     w.d = d;
     w.k = k;
     w.align = x->align;
@@ -590,10 +515,9 @@ int adk_metrics_silhouette(adk_ctx_t *ctx, const adk_rows_t *x, const int32_t *l
     int st = ADK_OK;
     w.sel = malloc((x->nloc ? x->nloc : 1) * sizeof(size_t));
     w.cnt = calloc(k + 1, sizeof(int64_t));
-    w.counts = calloc((size_t)size, sizeof(int64_t));
     w.present = calloc(k, 1);
     w.plist = calloc(k, sizeof(size_t));
-    if (!w.sel || !w.cnt || !w.counts || !w.present || !w.plist) {
+    if (!w.sel || !w.cnt || !w.present || !w.plist) {
         st = ADK_ERR(ctx, ADK_ENOMEM, "out of memory");
     }
     if (st == ADK_OK) {
@@ -606,27 +530,17 @@ int adk_metrics_silhouette(adk_ctx_t *ctx, const adk_rows_t *x, const int32_t *l
             if (adk_metrics_in_sample(x->n, sample_size, seed, x->row0 + (int64_t)i)) {
                 w.sel[w.nsel++] = i;
                 w.cnt[labels[i]]++;
-                rmax = fmax(rmax, sqrt(norm2(x->x + i * d, d)));
+                rmax = fmax(rmax, sqrt(adk_vec_norm2(x->x + i * d, d)));
             }
         }
         w.cnt[k] = (int64_t)w.nsel;
     }
     st = adk_ctx_agree(ctx, st);
-    if (st == ADK_OK && size > 1) {
-        int64_t mine = (int64_t)w.nsel;
-        if (MPI_Allreduce(MPI_IN_PLACE, w.cnt, (int)k + 1, MPI_INT64_T, MPI_SUM,
-                          adk_ctx_comm(ctx)) != MPI_SUCCESS ||
-            MPI_Allgather(&mine, 1, MPI_INT64_T, w.counts, 1, MPI_INT64_T, adk_ctx_comm(ctx)) !=
-                MPI_SUCCESS) {
-            st = ADK_ERR(ctx, ADK_EMPI, "silhouette: MPI_Allreduce of counts failed");
-        }
-        st = adk_ctx_agree(ctx, st);
-    } else if (st == ADK_OK) {
-        w.counts[0] = (int64_t)w.nsel;
+    if (st == ADK_OK) { /* integer counts: an exact sum */
+        st = adk_ctx_allreduce(ctx, MPI_IN_PLACE, w.cnt, (int)k + 1, MPI_INT64_T, MPI_SUM);
     }
     if (st == ADK_OK) {
-        st = allreduce_max(ctx, &rmax, 1);
-        st = adk_ctx_agree(ctx, st);
+        st = adk_ctx_allreduce(ctx, MPI_IN_PLACE, &rmax, 1, MPI_DOUBLE, MPI_MAX);
     }
     int64_t used = st == ADK_OK ? w.cnt[k] : 0, nl = 0;
     if (st == ADK_OK) {
@@ -637,23 +551,12 @@ int adk_metrics_silhouette(adk_ctx_t *ctx, const adk_rows_t *x, const int32_t *l
                            sample_size > 0 && sample_size < x->n ? "silhouette sample"
                                                                  : "silhouette");
     }
-    if (st == ADK_OK) {
-        int64_t cap = 0;
-        for (int r = 0; r < size; r++) {
-            cap = w.counts[r] > cap ? w.counts[r] : cap;
-        }
-        w.cap = (size_t)cap;
-        if ((double)cap * (double)(d + 2) > 2147483647.0) {
-            st = ADK_ERR(ctx, ADK_EINVAL,
-                         "silhouette: %lld rows of %zu columns exceed one MPI message; use more "
-                         "ranks or --sample-size",
-                         (long long)cap, d);
-        }
+    if (st == ADK_OK) { /* a row travels as its features, label and global row */
+        st = adk_ring_create(ctx, "silhouette", x->row0, w.nsel, d + 2, &w.ring);
     }
     if (st == ADK_OK) {
+        w.cap = adk_ring_max_rows(w.ring);
         size_t cap = w.cap ? w.cap : 1, ns = w.nsel ? w.nsel : 1;
-        w.buf[0] = malloc(cap * (d + 2) * sizeof(double));
-        w.buf[1] = malloc(cap * (d + 2) * sizeof(double));
         /* tiles: at most one partial tile per global row block beyond cap / TILE full ones */
         size_t tcap = cap / TILE + cap / (size_t)x->align + 2;
         w.tcap = tcap < cap ? tcap : cap;
@@ -661,7 +564,7 @@ int adk_metrics_silhouette(adk_ctx_t *ctx, const adk_rows_t *x, const int32_t *l
         w.t0 = malloc((w.tcap + 1) * sizeof(size_t));
         w.vlab = malloc(cap * sizeof(size_t));
         w.part = calloc(ns * k, sizeof(double));
-        if (!w.buf[0] || !w.buf[1] || !w.yt || !w.t0 || !w.vlab || !w.part ||
+        if (!w.yt || !w.t0 || !w.vlab || !w.part ||
             adk_racc_alloc(w.nsel * k, 0, &w.acc) != ADK_OK ||
             adk_racc_alloc(1, 0, &w.mean) != ADK_OK) {
             st = ADK_ERR(ctx, ADK_ENOMEM, "silhouette: out of memory for %zu rows x %zu clusters",
@@ -676,8 +579,8 @@ int adk_metrics_silhouette(adk_ctx_t *ctx, const adk_rows_t *x, const int32_t *l
         for (size_t i = 0; i < w.nsel * k; i++) {
             adk_racc_set_scale(w.acc, i, e);
         }
-        st = sil_ring(ctx, x, labels, &w);
-        st = adk_ctx_agree(ctx, st);
+        sil_pack(x, labels, &w, adk_ring_payload(w.ring));
+        st = adk_ring_pass(w.ring, sil_visit, &w); /* agreed */
     }
     if (st == ADK_OK) {
         /* s_i as sklearn: a = own sum / (n_c - 1), b = min other mean, (b - a) / max(a, b),

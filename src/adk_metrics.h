@@ -54,9 +54,9 @@ int adk_metrics_clusters(adk_ctx_t *ctx, const adk_rows_t *x, const int32_t *lab
  * For each row i: a = mean distance to the other rows of its cluster, b = the smallest mean
  * distance to the rows of another cluster, s = (b - a) / max(a, b), and s = 0 for a row alone in
  * its cluster; the score is the mean of s. Distances are sqrt(sum_j (x_j - y_j)^2), summed in
- * column order. The row blocks travel once around the ranks in a ring (P - 1 steps), and the
- * distance sums of each row to each cluster are accumulated exactly per global row block, so the
- * result does not depend on the order in which blocks arrive.
+ * column order. The row blocks travel once around the ranks in a ring (adk_ring, P - 1 steps), and
+ * the distance sums of each row to each cluster are accumulated exactly per global row block, so
+ * the result does not depend on the order in which blocks arrive.
  *
  * Sample: with 0 < sample_size < n, global row g takes part when
  * adk_metrics_in_sample(n, sample_size, seed, g), which picks exactly sample_size rows whatever
@@ -74,8 +74,9 @@ int adk_metrics_clusters(adk_ctx_t *ctx, const adk_rows_t *x, const int32_t *lab
  *                     (sklearn.metrics.silhouette_samples on the rows used; NAN outside the
  *                     sample)
  * @return ADK_OK; ADK_EDATA (a label outside [0, k), fewer than 2 or more than n_used - 1
- *         clusters among the rows used); ADK_EINVAL (k = 0, sample_size < 0); ADK_ENOMEM;
- *         ADK_EMPI. Collective. Cost per rank: about 3 n_used^2 d / P flops, P - 1 messages of
+ *         clusters among the rows used); ADK_EINVAL (k = 0, sample_size < 0, one rank's rows
+ *         used exceed one MPI message of the ring pass, adk_ring); ADK_ENOMEM; ADK_EMPI.
+ *         Collective. Cost per rank: about 3 n_used^2 d / P flops, P - 1 messages of
  *         about n_used (d + 2) / P doubles; memory O((n_used / P) (d + k)), about
  *         8 (3 d + 6) + 52 k bytes per row of the largest rank's share (the exact per-cluster
  *         sums are 4 int64 digits each).
