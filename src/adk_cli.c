@@ -256,6 +256,11 @@ int adk_cli_parse_list(adk_ctx_t *ctx, const char *opt, const char *s, double **
 int adk_cli_begin(int *argc, char ***argv, adk_ctx_t **ctx)
 {
     *ctx = NULL;
+    /* adkit never uses shared file pointers, but Open MPI 4.1 probes its components at every
+     * MPI_File_open: "lockedfile" overflows a 256-byte buffer (SIGABRT) for a file name of 233
+     * characters or more, and "sm" fails to open names of 230 or more. A user's own choice of
+     * components is kept. */
+    setenv("OMPI_MCA_sharedfp", "^lockedfile,sm", 0);
     if (MPI_Init(argc, argv) != MPI_SUCCESS) {
         fprintf(stderr, "adkit: MPI_Init failed\n");
         return ADK_EMPI;

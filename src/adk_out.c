@@ -2,9 +2,12 @@
  * adk_out: output files and groups of them, committed all-or-nothing (see adk_out.h).
  * HDF5 outputs are written collectively through the MPI-IO driver; text outputs by rank 0.
  */
+#define _GNU_SOURCE /* fallocate(2) */
+
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +29,7 @@ struct adk_out {
     int placed;  /* at its final name (commit) */
     int backup;  /* the file it replaced is kept at its backup name until the commit is done */
     int replace; /* an update: replaces its original, --force or not */
+    int index;   /* its place in the group (short temporary and backup names) */
     adk_out_t *next;
 };
 
@@ -33,6 +37,7 @@ struct adk_out_group {
     adk_ctx_t *ctx;
     unsigned flags;
     long long id;    /* rank 0's pid: the temporary names' suffix */
+    int count;       /* members added so far */
     adk_out_t *head; /* in the order the outputs were added */
     adk_out_t *tail;
 };
@@ -98,7 +103,14 @@ static int member_add(adk_out_group_t *g, const char *path, int must_exist, adk_
         o->tmp = malloc(len);
         if (o->tmp) {
             snprintf(o->tmp, len, "%s.tmp-%lld", path, g->id);
+            const char *base = strrchr(o->tmp, '/');
+            if (strlen(base ? base + 1 : o->tmp) > NAME_MAX) {
+                /* a final name near the limit: a short temporary name in the same directory */
+                int dirlen = base ? (int)(base - o->tmp) + 1 : 0;
+                snprintf(o->tmp + dirlen, len - (size_t)dirlen, "adk-%lld-%d.tmp", g->id, g->count);
+            }
         }
+        o->index = g->count++;
     }
     st = o && o->path && o->tmp ? ADK_OK : ADK_ERR(ctx, ADK_ENOMEM, "out of memory");
     st = adk_ctx_agree(ctx, st);
@@ -386,6 +398,11 @@ static int sync_parent(const char *path)
 static void backup_name(const adk_out_t *o, char *buf, size_t len)
 {
     snprintf(buf, len, "%s.old-%lld", o->path, o->g->id);
+    const char *base = strrchr(buf, '/');
+    if (strlen(base ? base + 1 : buf) > NAME_MAX) {
+        int dirlen = base ? (int)(base - buf) + 1 : 0;
+        snprintf(buf + dirlen, len - (size_t)dirlen, "adk-%lld-%d.old", o->g->id, o->index);
+    }
 }
 
 /*
@@ -601,6 +618,49 @@ struct adk_odset {
     char what[512];
 };
 
+/*
+ * Reserve the disk blocks of @p bytes more data (rank 0, on the temporary file, without changing
+ * its size) before HDF5 allocates and writes them. A full disk or a file-size limit is then one
+ * agreed error of ours, before any collective write; inside HDF5's collective I/O it would fail on
+ * some ranks only and leave them in different calls (a hung job). File systems without
+ * fallocate(2) are written as before.
+ */
+static int reserve(adk_out_t *o, const char *name, uint64_t bytes)
+{
+    adk_ctx_t *ctx = o->ctx;
+    int err = 0;
+    if (adk_ctx_rank(ctx) == 0) {
+        hsize_t now = 0;
+        struct stat sb;
+        if (H5Fget_filesize(o->fid, &now) < 0) {
+            now = 0;
+        }
+        if (stat(o->tmp, &sb) == 0 && (hsize_t)sb.st_size > now) {
+            now = (hsize_t)sb.st_size;
+        }
+        /* room for the data, its metadata and the file's closing flush */
+        uint64_t need = now + bytes + bytes / 64 + ((uint64_t)1 << 20);
+        int fd = open(o->tmp, O_WRONLY);
+        if (fd < 0) {
+            err = errno;
+        } else {
+            if (need < now || need > (uint64_t)INT64_MAX) {
+                err = EFBIG;
+            } else if (fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, (off_t)need) != 0 &&
+                       errno != EOPNOTSUPP && errno != ENOSYS) {
+                err = errno;
+            }
+            close(fd);
+        }
+    }
+    int st = adk_ctx_bcast(ctx, &err, 1, MPI_INT, 0);
+    if (st == ADK_OK && err) {
+        st = ADK_ERR(ctx, ADK_EIO, "cannot write %s:%s (%.3g GB): %s", o->path, name,
+                     (double)bytes / 1e9, strerror(err));
+    }
+    return st;
+}
+
 int adk_out_dset(adk_out_t *o, const char *name, adk_dtype_t type, int64_t n, size_t d,
                  adk_odset_t **out)
 {
@@ -608,7 +668,12 @@ int adk_out_dset(adk_out_t *o, const char *name, adk_dtype_t type, int64_t n, si
     hid_t ftype, mtype, ds = -1;
     dtype_of(type, &ftype, &mtype);
     hsize_t dims[2] = {(hsize_t)n, (hsize_t)d};
-    int st = create_dset(o, name, ftype, d ? 2 : 1, dims, &ds);
+    uint64_t width = (uint64_t)(d ? d : 1) * H5Tget_size(ftype);
+    uint64_t bytes = n > 0 && width > UINT64_MAX / (uint64_t)n ? UINT64_MAX : (uint64_t)n * width;
+    int st = reserve(o, name, bytes);
+    if (st == ADK_OK) {
+        st = create_dset(o, name, ftype, d ? 2 : 1, dims, &ds);
+    }
     if (st != ADK_OK) {
         return st;
     }
