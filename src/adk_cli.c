@@ -4,6 +4,7 @@
 #include "adk_cli.h"
 
 #include "adk_h5.h"
+#include "adk_sig.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -257,10 +258,10 @@ int adk_cli_begin(int *argc, char ***argv, adk_ctx_t **ctx)
 {
     *ctx = NULL;
     /* adkit never uses shared file pointers, but Open MPI 4.1 probes its components at every
-     * MPI_File_open: "lockedfile" overflows a 256-byte buffer (SIGABRT) for a file name of 233
-     * characters or more, and "sm" fails to open names of 230 or more. A user's own choice of
-     * components is kept. */
-    setenv("OMPI_MCA_sharedfp", "^lockedfile,sm", 0);
+     * MPI_File_open, and "lockedfile" overflows a 256-byte buffer (SIGABRT) for a path of 233
+     * characters or more; "sm" (chosen instead) needs a file name under 230 characters, which
+     * adk_out's temporary names keep. A user's own choice of components is kept. */
+    setenv("OMPI_MCA_sharedfp", "^lockedfile", 0);
     if (MPI_Init(argc, argv) != MPI_SUCCESS) {
         fprintf(stderr, "adkit: MPI_Init failed\n");
         return ADK_EMPI;
@@ -268,6 +269,7 @@ int adk_cli_begin(int *argc, char ***argv, adk_ctx_t **ctx)
     /* The library reports errors itself: no aborting GSL handler, no HDF5 stack dumps. */
     gsl_set_error_handler_off();
     adk_h5_quiet();
+    adk_sig_install();
     int st = adk_ctx_create(MPI_COMM_WORLD, *argc, *argv, ctx);
     if (st != ADK_OK) {
         int rank = 0;

@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +18,7 @@
 #include "adk_h5.h"
 #include "adk_out.h"
 #include "adk_prov.h"
+#include "adk_sig.h"
 
 struct adk_out {
     adk_out_group_t *g;
@@ -83,6 +83,22 @@ int adk_out_group_create(adk_ctx_t *ctx, unsigned flags, adk_out_group_t **out)
     return ADK_OK;
 }
 
+/*
+ * A name beside @p path: "PATH.KIND-ID", or "DIR/adk-ID-INDEX.KIND" when the file name would be
+ * 200 characters or more (Open MPI's "sm" shared-file-pointer component cannot open longer ones,
+ * and NAME_MAX is 255).
+ */
+static void side_name(const char *path, const char *kind, long long id, int index, char *buf,
+                      size_t len)
+{
+    snprintf(buf, len, "%s.%s-%lld", path, kind, id);
+    const char *base = strrchr(buf, '/');
+    if (strlen(base ? base + 1 : buf) >= 200) {
+        int dirlen = base ? (int)(base - buf) + 1 : 0;
+        snprintf(buf + dirlen, len - (size_t)dirlen, "adk-%lld-%d.%s", id, index, kind);
+    }
+}
+
 /* A new member of the group (its temporary name next to the final one, on the same file system,
  * so the rename is atomic), after the existence check. */
 static int member_add(adk_out_group_t *g, const char *path, int must_exist, adk_out_t **out)
@@ -102,13 +118,7 @@ static int member_add(adk_out_group_t *g, const char *path, int must_exist, adk_
         o->path = strdup(path);
         o->tmp = malloc(len);
         if (o->tmp) {
-            snprintf(o->tmp, len, "%s.tmp-%lld", path, g->id);
-            const char *base = strrchr(o->tmp, '/');
-            if (strlen(base ? base + 1 : o->tmp) > NAME_MAX) {
-                /* a final name near the limit: a short temporary name in the same directory */
-                int dirlen = base ? (int)(base - o->tmp) + 1 : 0;
-                snprintf(o->tmp + dirlen, len - (size_t)dirlen, "adk-%lld-%d.tmp", g->id, g->count);
-            }
+            side_name(path, "tmp", g->id, g->count, o->tmp, len);
         }
         o->index = g->count++;
     }
@@ -122,6 +132,7 @@ static int member_add(adk_out_group_t *g, const char *path, int must_exist, adk_
         }
         return st;
     }
+    adk_sig_track(o->tmp);
     if (g->tail) {
         g->tail->next = o;
     } else {
@@ -397,12 +408,7 @@ static int sync_parent(const char *path)
 /* The name an existing output is kept under while a commit is under way. */
 static void backup_name(const adk_out_t *o, char *buf, size_t len)
 {
-    snprintf(buf, len, "%s.old-%lld", o->path, o->g->id);
-    const char *base = strrchr(buf, '/');
-    if (strlen(base ? base + 1 : buf) > NAME_MAX) {
-        int dirlen = base ? (int)(base - buf) + 1 : 0;
-        snprintf(buf + dirlen, len - (size_t)dirlen, "adk-%lld-%d.old", o->g->id, o->index);
-    }
+    side_name(o->path, "old", o->g->id, o->index, buf, len);
 }
 
 /*
@@ -538,6 +544,7 @@ int adk_out_group_commit(adk_out_group_t *g, int st)
         if (st != ADK_OK && adk_ctx_rank(ctx) == 0 && !o->placed) {
             unlink(o->tmp);
         }
+        adk_sig_untrack(o->tmp);
         free(o->path);
         free(o->tmp);
         free(o);

@@ -1,0 +1,25 @@
+/*
+ * adk_sig: what a program does when it is stopped from outside. SIGTERM (what batch systems send
+ * at the time limit, and what mpiexec forwards when a rank dies), SIGINT and SIGHUP remove the
+ * temporary files of the outputs being written, then end the process with the signal's default
+ * action, so a stopped run leaves no OUT.tmp-PID behind.
+ *
+ * This is the library's one piece of mutable static state: a signal handler can reach nothing
+ * else. The table is written before a slot is marked used and read only by the handler.
+ */
+#ifndef ADK_SIG_H
+#define ADK_SIG_H
+
+/** Install the handlers (programs call this once, from adk_cli_begin). Local. */
+void adk_sig_install(void);
+
+/**
+ * Remove @p path if the process is stopped by a signal, until adk_sig_untrack. At most 16 paths
+ * are tracked at once (further ones are not). Local.
+ */
+void adk_sig_track(const char *path);
+
+/** Stop tracking @p path. Local. */
+void adk_sig_untrack(const char *path);
+
+#endif
