@@ -1,9 +1,9 @@
 /*
- * adk_gauss: Gaussian anomaly detection. Fit per-feature means and variances (or the full
- * covariance) on normal training rows with exact reproducible sums, evaluate log densities, and
- * choose the density threshold epsilon that maximises F1 on labelled validation rows by the
- * reference sweep (1000 candidates from np.linspace(min, max), prediction p < epsilon, first best
- * F1 wins), distributed as one allreduce of integer confusion counts.
+ * adk_gauss: the Gaussian model of anomaly detection. Fit per-feature means and variances (or the
+ * full covariance) on normal training rows with exact reproducible sums (adk_moments), evaluate
+ * log densities, save and load the model. The density threshold epsilon is chosen by the F1
+ * sweep of adk_sweep (a row is an anomaly when p < epsilon) and stored in the model file; the
+ * fit / select / score pipelines are the program adkit-gauss.
  *
  * Density. The univariate model is the product of per-feature normal densities
  *   log p(x) = -1/2 sum_j [ log(2 pi var_j) + (x_j - mu_j)^2 / var_j ],
@@ -20,11 +20,7 @@
 #include <stdint.h>
 
 #include "adk_ctx.h"
-#include "adk_eval.h"
 #include "adk_io.h"
-
-/* Number of candidate thresholds of the reference sweep. */
-#define ADK_GAUSS_NCAND 1000
 
 /*
  * A covariance is treated as singular when a Cholesky pivot L_jj^2 falls below this fraction of
@@ -63,19 +59,17 @@ typedef struct adk_gauss {
 } adk_gauss_t;
 
 /**
- * Fit the model on this rank's training rows.
- * Means are exact column sums (adk_repro) divided by m; variances and covariances are a second pass
- * over the centred values (x - mu)^2 and (x_j - mu_j)(x_k - mu_k), summed exactly and divided by m
- * (population moments, as np.var and np.cov(bias=True)). Block partials follow the rows'
- * alignment, so the model is bitwise identical for any rank count when @p x was read with
- * ADK_ALIGN_REPRO. A constant column gets its value as mean and variance exactly 0.
+ * Fit the model on this rank's training rows: population mean and variances (diag) or covariance
+ * (full) by adk_moments_compute (as np.var and np.cov(bias=True)), bitwise identical for any rank
+ * count when @p x was read with ADK_ALIGN_REPRO; a constant column gets its value as mean and
+ * variance exactly 0. Then the regularisation and the density constants.
  * @param x    this rank's rows (x->spec names the data in messages)
  * @param p    kind and regularisation (floor at min_var, then add ridge)
  * @param out  the model (free with adk_gauss_free)
  * @return ADK_OK; ADK_EINVAL (negative min_var or ridge); ADK_EDATA: zero variances left after
  *         regularisation (the message lists the feature indices), a singular covariance (names
  *         the first dependent feature), values too large to square; ADK_ENOMEM, ADK_EMPI.
- * Collective (four allreduces).
+ * Collective (the allreduces of adk_moments_compute); the status is agreed.
  */
 int adk_gauss_fit(adk_ctx_t *ctx, const adk_rows_t *x, const adk_gauss_params_t *p,
                   adk_gauss_t **out);
@@ -115,96 +109,5 @@ int adk_gauss_save(adk_out_t *o, const adk_gauss_t *g);
  * Collective.
  */
 int adk_gauss_load(adk_ctx_t *ctx, const char *file, adk_gauss_t **out);
-
-/**
- * np.linspace(start, stop, num) bit for bit (numpy 1.24): step = (stop - start)/(num - 1) and
- * values start + i*step, or (i/(num - 1))*(stop - start) + start when the step is 0 (numpy's
- * subnormal rule), with the last value set to stop exactly. num = 1 gives start. Local.
- */
-void adk_gauss_linspace(double start, double stop, size_t num, double *out);
-
-/* The threshold sweep over the candidates, identical on every rank. */
-typedef struct {
-    int log;         /* the values were log densities */
-    int64_t n, npos; /* rows swept, rows labelled 1 */
-    int64_t nunder;  /* p values below DBL_MIN (underflowed), counted when !log */
-    double vmin, vmax;
-    size_t ncand;
-    double *eps;           /* ncand candidates */
-    adk_confusion_t *conf; /* ncand confusion tables of prediction v < eps */
-    adk_prf_t *prf;        /* ncand precision, recall, F1 */
-    int64_t best;          /* index of the chosen candidate, -1 when F1 is 0 everywhere */
-    double epsilon, f1;    /* the reference's result: eps[best] and its F1, or 0 and 0 */
-} adk_gauss_sweep_t;
-
-/**
- * The reference F1 sweep: candidates adk_gauss_linspace(min v, max v, ncand) over all ranks'
- * values, prediction v < eps, precision/recall/F1 by adk_eval_prf, and the first candidate whose F1
- * is strictly greater than the best so far (starting from epsilon = 0, F1 = 0, so an all-zero F1
- * curve gives epsilon = 0). Each rank sorts its values once (radix sort of order-preserving keys)
- * and counts by binary search; ONE allreduce of integer counts gives the global table, so the
- * result is the same bits for any rank count and any split of the rows.
- * @param v       this rank's nloc values (densities, or log densities with @p log)
- * @param labels  nloc labels, each 0 (normal) or 1 (anomaly)
- * @param row0    global row of v[0], and @p what names the data, for messages
- * @param ncand   number of candidates (ADK_GAUSS_NCAND for the reference), >= 1
- * @return ADK_OK; ADK_EDATA (a label not 0/1, a non-finite value, no rows at all, a value range
- *         too wide to space candidates over), ADK_ENOMEM, ADK_EMPI. Collective.
- */
-int adk_gauss_select(adk_ctx_t *ctx, const double *v, const int64_t *labels, size_t nloc,
-                     int64_t row0, const char *what, int log, size_t ncand,
-                     adk_gauss_sweep_t **out);
-
-void adk_gauss_sweep_free(adk_gauss_sweep_t *s);
-
-/**
- * Add the sweep to a model being updated: /epsilon and /f1 (one value each; /epsilon carries
- * attributes log, f1, precision, recall, index, n, n_anomalies, command_line) and /curve
- * (ncand x 4: epsilon, precision, recall, F1). @p ctx gives the command line. Collective.
- */
-int adk_gauss_sweep_save(adk_ctx_t *ctx, adk_out_t *o, const adk_gauss_sweep_t *s);
-
-/** The curve as CSV text with a header line (malloc'd; NULL when out of memory). Local. */
-char *adk_gauss_sweep_csv(const adk_gauss_sweep_t *s);
-
-/* ------------------------------------------------------------------------------------------ */
-/* The three commands of adkit-gauss, as library calls (the app only parses options).          */
-
-typedef struct {
-    const char *input;     /* TRAIN / VALIDATION / TEST spec */
-    const char *model;     /* model file */
-    const char *out;       /* score: output file */
-    const char *labels;    /* --labels FILE.h5:/labels */
-    const char *label_col; /* --label-col COL (CSV) */
-    const char *curve;     /* select: --curve FILE.csv */
-    const char *json;      /* score: --json FILE */
-    adk_gauss_params_t fit;
-    int log;        /* select: sweep log p; score: --epsilon is a log-density threshold */
-    int density;    /* score: also write /p */
-    int has_eps;    /* score: --epsilon given */
-    double eps;     /* score: threshold override */
-    unsigned flags; /* ADK_OUT_FORCE */
-} adk_gauss_cmd_t;
-
-/**
- * fit: read c->input (ADK_ALIGN_REPRO), fit with c->fit, write c->model (refused when it exists
- * without ADK_OUT_FORCE). Collective; returns an agreed status.
- */
-int adk_gauss_cmd_fit(adk_ctx_t *ctx, const adk_gauss_cmd_t *c);
-
-/**
- * select: log densities of the labelled validation rows c->input under the model, the sweep over
- * p (or log p with c->log), result added to the model in place (temp copy + rename; an existing
- * /epsilon is replaced only with ADK_OUT_FORCE) and the curve written to c->curve. Prints the
- * result from rank 0. Collective.
- */
-int adk_gauss_cmd_select(adk_ctx_t *ctx, const adk_gauss_cmd_t *c);
-
-/**
- * score: /logp and /anomaly (uint8, p < epsilon; /p too with c->density) for the rows of
- * c->input into c->out in input row order; with labels, prints the confusion counts and P/R/F1
- * from rank 0 and writes them to c->json when given. Collective.
- */
-int adk_gauss_cmd_score(adk_ctx_t *ctx, const adk_gauss_cmd_t *c);
 
 #endif

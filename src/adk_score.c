@@ -1,6 +1,7 @@
 /*
- * adk_score: anomaly flags, confusion counts and exact distributed ROC AUC / average precision
- * (see adk_score.h for the definitions, the method and its cost).
+ * adk_score: anomaly flags, confusion counts, precision/recall/F1, exact distributed ROC AUC /
+ * average precision, and their reports (see adk_score.h for the definitions, the method and its
+ * cost).
  */
 #include "adk_score.h"
 
@@ -11,6 +12,7 @@
 #include <string.h>
 
 #include "adk_json.h"
+#include "adk_key.h"
 #include "adk_repro.h"
 
 /* One distinct score value with its positive and negative row counts. */
@@ -23,6 +25,21 @@ _Static_assert(sizeof(rec_t) == 3 * sizeof(uint64_t), "rec_t travels as 3 x MPI_
 
 #define ADK_SCORE_MAX_ROWS (INT64_C(1) << 40)
 #define ADK_SCORE_MAX_POS (INT64_C(1) << 30)
+
+adk_prf_t adk_score_prf(const adk_confusion_t *c)
+{
+    adk_prf_t r = {0.0, 0.0, 0.0};
+    if (c->tp + c->fp > 0) {
+        r.precision = (double)c->tp / (double)(c->tp + c->fp);
+    }
+    if (c->tp + c->fn > 0) {
+        r.recall = (double)c->tp / (double)(c->tp + c->fn);
+    }
+    if (r.precision + r.recall > 0.0) {
+        r.f1 = 2.0 * r.precision * r.recall / (r.precision + r.recall);
+    }
+    return r;
+}
 
 int adk_score_flags(adk_ctx_t *ctx, const int32_t *cluster, const double *dist, size_t nloc,
                     int64_t row0, const double *thr, size_t k, uint8_t *flag)
@@ -88,17 +105,6 @@ int adk_score_confusion(adk_ctx_t *ctx, const uint8_t *flag, const uint8_t *trut
 
 /* ------------------------------------------------------------------------------------------ */
 /* Ranking metrics                                                                             */
-
-/* Order-preserving map of a finite double to uint64: a < b  <=>  key(a) < key(b). */
-static uint64_t score_key(double v)
-{
-    if (v == 0.0) {
-        v = 0.0; /* -0.0 and +0.0 are one score, as for numpy's diff */
-    }
-    uint64_t b;
-    memcpy(&b, &v, sizeof(b));
-    return (b >> 63) ? ~b : (b | (UINT64_C(1) << 63));
-}
 
 static int rec_cmp(const void *a, const void *b)
 {
@@ -283,7 +289,7 @@ int adk_score_rank(adk_ctx_t *ctx, const double *score, const uint8_t *truth, si
             break;
         }
         int t = truth[i] != 0;
-        r[i].key = score_key(score[i]);
+        r[i].key = adk_key_from_value(score[i]); /* -0.0 and +0.0: one score, as numpy's diff */
         r[i].pos = t;
         r[i].neg = !t;
         tot[1] += t;
@@ -379,8 +385,8 @@ int adk_score_rank(adk_ctx_t *ctx, const double *score, const uint8_t *truth, si
     return st;
 }
 
-int adk_score_evaluate(adk_ctx_t *ctx, const uint8_t *flag, const double *score,
-                       const uint8_t *truth, size_t nloc, int64_t row0, adk_score_summary_t *out)
+int adk_score_count(adk_ctx_t *ctx, const uint8_t *flag, const uint8_t *truth, size_t nloc,
+                    adk_score_summary_t *out)
 {
     memset(out, 0, sizeof(*out));
     int64_t v[6] = {(int64_t)nloc, 0, 0, 0, 0, 0}; /* n, flagged, tp, fp, tn, fn */
@@ -404,7 +410,18 @@ int adk_score_evaluate(adk_ctx_t *ctx, const uint8_t *flag, const double *score,
     out->cm.tn = v[4];
     out->cm.fn = v[5];
     out->n_positive = v[2] + v[5];
-    out->prf = adk_eval_prf(&out->cm);
+    out->prf = adk_score_prf(&out->cm);
+    return ADK_OK;
+}
+
+int adk_score_evaluate(adk_ctx_t *ctx, const uint8_t *flag, const double *score,
+                       const uint8_t *truth, size_t nloc, int64_t row0, adk_score_summary_t *out)
+{
+    ADK_CHECK(adk_score_count(ctx, flag, truth, nloc, out));
+    out->ranked = 1;
+    if (!truth) {
+        return ADK_OK;
+    }
     return adk_score_rank(ctx, score, truth, nloc, row0, &out->rank);
 }
 
@@ -452,17 +469,8 @@ static void add_str(cJSON *o, const char *name, const char *v)
     }
 }
 
-int adk_score_json(const adk_score_summary_t *s, const adk_score_meta_t *meta, char **text)
+void adk_score_json_add(cJSON *o, const adk_score_summary_t *s)
 {
-    static const adk_score_meta_t none = {NULL, NULL, NULL, NULL, 0};
-    *text = NULL;
-    if (!meta) {
-        meta = &none;
-    }
-    cJSON *o = cJSON_CreateObject();
-    if (!o) {
-        return ADK_ENOMEM;
-    }
     int lab = s->has_truth;
     adk_json_count(o, "n", 1, s->n);
     adk_json_count(o, "n_flagged", 1, s->n_flagged);
@@ -476,8 +484,25 @@ int adk_score_json(const adk_score_summary_t *s, const adk_score_meta_t *meta, c
     adk_json_real(o, "precision", lab, s->prf.precision);
     adk_json_real(o, "recall", lab, s->prf.recall);
     adk_json_real(o, "f1", lab, s->prf.f1);
-    adk_json_real(o, "roc_auc", lab && s->rank.auc_defined, s->rank.roc_auc);
-    adk_json_real(o, "average_precision", lab && s->rank.ap_defined, s->rank.average_precision);
+    if (s->ranked) {
+        adk_json_real(o, "roc_auc", lab && s->rank.auc_defined, s->rank.roc_auc);
+        adk_json_real(o, "average_precision", lab && s->rank.ap_defined, s->rank.average_precision);
+    }
+}
+
+int adk_score_json(const adk_score_summary_t *s, const adk_score_meta_t *meta, char **text)
+{
+    static const adk_score_meta_t none = {NULL, NULL, NULL, NULL, 0};
+    *text = NULL;
+    if (!meta) {
+        meta = &none;
+    }
+    cJSON *o = cJSON_CreateObject();
+    if (!o) {
+        return ADK_ENOMEM;
+    }
+    int lab = s->has_truth;
+    adk_score_json_add(o, s);
     add_str(o, "threshold_method", meta->threshold_method);
     add_str(o, "model", meta->model);
     add_str(o, "data", meta->data);
@@ -511,6 +536,9 @@ void adk_score_print(FILE *f, const adk_score_summary_t *s)
     fprintf(f, "%-34s %12.6f\n", "precision", s->prf.precision);
     fprintf(f, "%-34s %12.6f\n", "recall", s->prf.recall);
     fprintf(f, "%-34s %12.6f\n", "F1", s->prf.f1);
+    if (!s->ranked) {
+        return;
+    }
     if (s->rank.auc_defined) {
         fprintf(f, "%-34s %12.6f\n", "ROC AUC (distance as score)", s->rank.roc_auc);
     } else {

@@ -1,9 +1,15 @@
 /*
- * adk_score: scoring new rows against a clustering model's anomaly boundaries, and judging the
- * result against known labels. Flags (distance strictly above the cluster's threshold), exact
- * confusion counts, and the threshold-free ROC AUC and average precision of the score (distance)
- * computed exactly as scikit-learn defines them, with results bitwise identical at any rank count
- * and for any distribution of the rows over the ranks.
+ * adk_score: judging anomaly flags and scores against known labels, for every program that does
+ * (adkit-score, adkit-gauss, the threshold sweep of adk_sweep). Flags of a clustering model
+ * (distance strictly above the cluster's threshold), exact confusion counts, the one definition
+ * of precision, recall and F1 (adk_score_prf), the threshold-free ROC AUC and average precision
+ * of a score computed exactly as scikit-learn defines them, and the printed table and JSON
+ * summary of the results. Results are bitwise identical at any rank count and for any
+ * distribution of the rows over the ranks.
+ *
+ * Precision, recall and F1 are 0 wherever their denominator is 0 and are evaluated in the
+ * reference order prec = tp/(tp+fp), rec = tp/(tp+fn), f1 = 2 prec rec / (prec + rec), so ties
+ * between thresholds break exactly as in the reference Python.
  *
  * Ranking metrics (adk_score_rank). Both metrics depend only on, for every distinct score value s
  * (descending), the numbers pos(s), neg(s) of positive and negative rows scoring exactly s, and
@@ -51,9 +57,19 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <cjson/cJSON.h>
+
 #include "adk_ctx.h"
-#include "adk_eval.h"
 #include "adk_io.h"
+
+/* Confusion counts of flags against binary truth. */
+typedef struct {
+    int64_t tp, fp, tn, fn;
+} adk_confusion_t;
+
+typedef struct {
+    double precision, recall, f1;
+} adk_prf_t;
 
 /* Threshold-free ranking quality of a score against binary truth (higher score = positive). */
 typedef struct {
@@ -74,7 +90,9 @@ typedef struct {
     int has_truth;      /* labels were given: the fields below are set */
     int64_t n_positive; /* rows labelled anomalous */
     adk_confusion_t cm; /* tp: anomalous and flagged, fp: normal but flagged, tn, fn */
-    adk_prf_t prf;      /* precision, recall, F1 of the flags (adk_eval_prf) */
+    adk_prf_t prf;      /* precision, recall, F1 of the flags (adk_score_prf) */
+    int ranked;         /* the ranking metrics of a score belong to the summary (set by
+                           adk_score_evaluate, not by adk_score_count): JSON and table show them */
     adk_score_rank_t rank;
 } adk_score_summary_t;
 
@@ -86,6 +104,10 @@ typedef struct {
     const int64_t *positive;      /* label values counted as anomalies */
     size_t npositive;
 } adk_score_meta_t;
+
+/** Precision, recall and F1 of the counts, in the reference order (0 for an empty denominator).
+ * Local, pure. */
+adk_prf_t adk_score_prf(const adk_confusion_t *c);
 
 /**
  * Anomaly flags: flag[i] = dist[i] > thr[cluster[i]] (strict, as in the reference study: a row
@@ -132,6 +154,15 @@ int adk_score_rank(adk_ctx_t *ctx, const double *score, const uint8_t *truth, si
                    int64_t row0, adk_score_rank_t *out);
 
 /**
+ * Counts of flags over all ranks: rows and rows flagged, and with @p truth (may be NULL) the
+ * confusion counts and precision/recall/F1 of the flags (no ranking metrics: out->ranked = 0).
+ * @param truth  nloc values 0/1 (any non-zero counts as 1), or NULL
+ * @return ADK_OK, ADK_EMPI. Collective (one allreduce of six integers).
+ */
+int adk_score_count(adk_ctx_t *ctx, const uint8_t *flag, const uint8_t *truth, size_t nloc,
+                    adk_score_summary_t *out);
+
+/**
  * All counts and metrics of adkit-score: rows and rows flagged, and with @p truth (may be NULL)
  * the confusion counts, precision/recall/F1 of the flags and the ranking metrics of @p score.
  * @return as adk_score_rank. Collective.
@@ -149,15 +180,27 @@ int adk_score_parse_labels(adk_ctx_t *ctx, const char *opt, const char *s, int64
                            size_t *n);
 
 /**
- * JSON summary: n, n_flagged, labelled, n_positive, n_negative, tp, fp, tn, fn, precision,
- * recall, f1, roc_auc, average_precision, threshold_method, model, data, positive_labels.
- * Metrics that are undefined (or not available without labels) are null.
+ * Add the counts and metrics of @p s to the JSON object @p o, in this order: n, n_flagged,
+ * labelled, n_positive, n_negative, tp, fp, tn, fn, precision, recall, f1, and when s->ranked
+ * roc_auc, average_precision. Metrics that are undefined (or not available without labels) are
+ * null. For programs that follow them with keys of their own (adkit-gauss: epsilon, log).
+ * Local.
+ */
+void adk_score_json_add(cJSON *o, const adk_score_summary_t *s);
+
+/**
+ * JSON summary: the keys of adk_score_json_add, then threshold_method, model, data,
+ * positive_labels (null when not given or without labels).
  * @param text  malloc'd, NUL-terminated (caller frees)
  * @return ADK_OK, ADK_ENOMEM. Local.
  */
 int adk_score_json(const adk_score_summary_t *s, const adk_score_meta_t *meta, char **text);
 
-/** Print the summary as one compact table to @p f (the caller decides which rank). Local. */
+/**
+ * Print the summary as one compact table to @p f (the caller decides which rank and prints its
+ * own title line): rows, anomalies flagged; with labels the confusion counts, precision, recall,
+ * F1, and when s->ranked the ROC AUC and average precision of the distance. Local.
+ */
 void adk_score_print(FILE *f, const adk_score_summary_t *s);
 
 /**

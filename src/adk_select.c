@@ -4,12 +4,13 @@
  */
 #include "adk_select.h"
 
+#include "adk_key.h"
+
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define SIGN_BIT ((uint64_t)1 << 63)
 #define NO_KEY UINT64_MAX /* never the key of a finite double (that would be a NaN's) */
 /* Histogram buffer bound per round: the radix narrows when many targets are still open. */
 #define HIST_LIMIT_BYTES ((size_t)16 << 20)
@@ -36,22 +37,6 @@ typedef struct {
 
 /* Returns the wanted rank for (group g, slot j) of a group with @p count values, or -1. */
 typedef int64_t (*rank_fn)(const void *ud, size_t g, size_t j, int64_t count);
-
-uint64_t adk_select_key(double x)
-{
-    uint64_t u;
-    memcpy(&u, &x, sizeof(u));
-    /* negative: flip everything (larger magnitude = smaller key); positive: set the sign bit */
-    return (u & SIGN_BIT) ? ~u : (u | SIGN_BIT);
-}
-
-double adk_select_unkey(uint64_t key)
-{
-    uint64_t u = (key & SIGN_BIT) ? (key & ~SIGN_BIT) : ~key;
-    double x;
-    memcpy(&x, &u, sizeof(x));
-    return x;
-}
 
 void adk_select_linear_index(int64_t n, double q, int64_t *lo, int64_t *hi, double *gamma)
 {
@@ -204,7 +189,7 @@ static int local_group_stats(adk_ctx_t *ctx, const double *v, const int32_t *gro
             return ADK_ERR(ctx, ADK_EDATA, "selection: value %zu (group %lld) is %s", i,
                            (long long)g, isnan(v[i]) ? "NaN" : "infinite");
         }
-        bin_add(bins + (size_t)g * B_LEN, adk_select_key(v[i]));
+        bin_add(bins + (size_t)g * B_LEN, adk_key_from_double(v[i]));
     }
     return ADK_OK;
 }
@@ -356,7 +341,7 @@ static int select_run(adk_ctx_t *ctx, int st0, const double *v, const int32_t *g
                 if (g < 0) {
                     continue;
                 }
-                uint64_t kx = adk_select_key(v[i]);
+                uint64_t kx = adk_key_from_double(v[i]);
                 for (size_t j = 0; j < nk; j++) {
                     target_t *t = &tg[(size_t)g * nk + j];
                     if (!t->done && !t->cand && kx >= t->lo && kx <= t->hi) {
@@ -418,7 +403,7 @@ static int select_run(adk_ctx_t *ctx, int st0, const double *v, const int32_t *g
             if (g < 0) {
                 continue;
             }
-            uint64_t kx = adk_select_key(v[i]);
+            uint64_t kx = adk_key_from_double(v[i]);
             for (size_t j = 0; j < nk; j++) {
                 target_t *t = &tg[(size_t)g * nk + j];
                 if (t->filling && kx >= t->lo && kx <= t->hi) {
@@ -492,9 +477,9 @@ int adk_select_kth(adk_ctx_t *ctx, const double *v, const int32_t *group, size_t
                     stats);
     for (size_t i = 0; st == ADK_OK && i < nt; i++) {
         int has = key[i] != NO_KEY;
-        kth[i] = has ? adk_select_unkey(key[i]) : empty;
+        kth[i] = has ? adk_key_to_double(key[i]) : empty;
         if (next) {
-            next[i] = has ? adk_select_unkey(key[nt + i]) : empty;
+            next[i] = has ? adk_key_to_double(key[nt + i]) : empty;
         }
     }
     free(key);
@@ -545,8 +530,8 @@ int adk_select_percentile(adk_ctx_t *ctx, const double *v, const int32_t *group,
         int64_t lo, hi;
         double gamma;
         adk_select_linear_index(cnt[g], q[j], &lo, &hi, &gamma);
-        double a = adk_select_unkey(key[i]);
-        double b = hi != lo ? adk_select_unkey(key[nt + i]) : a;
+        double a = adk_key_to_double(key[i]);
+        double b = hi != lo ? adk_key_to_double(key[nt + i]) : a;
         out[i] = adk_select_lerp(a, b, gamma);
         if (!isfinite(out[i])) {
             st = ADK_ERR(ctx, ADK_EDATA,

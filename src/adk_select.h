@@ -3,7 +3,7 @@
  * example the distances of each cluster), without any rank ever holding more than its own values.
  *
  * Method. A double is mapped to a 64-bit key whose unsigned order is the numeric order
- * (adk_select_key). Every target (a group and a rank k in its sorted order) keeps an interval
+ * (adk_key_from_double). Every target (a group and a rank k in its sorted order) keeps an interval
  * [lo, hi] of keys that holds its answer, starting from the group's global minimum and maximum
  * (round 0, which also counts the groups). Each further round splits every unfinished target's
  * interval into 2^b bins on the b key bits just below the common prefix of lo and hi; every rank
@@ -52,12 +52,6 @@ typedef struct {
     int64_t bytes; /* payload bytes each rank passed to them (status agreements not counted) */
     int targets;   /* order statistics searched for (groups x ranks with a value) */
 } adk_select_stats_t;
-
-/** Order-preserving key of a double: key(a) < key(b) iff a < b (with -0.0 < +0.0). Local. */
-uint64_t adk_select_key(double x);
-
-/** The double of a key (inverse of adk_select_key, bit for bit). Local. */
-double adk_select_unkey(uint64_t key);
 
 /**
  * numpy's index rule for percentile @p q (0..100) of @p n >= 1 sorted values, method "linear":

@@ -1,11 +1,9 @@
 /*
  * Unit tests for adk_gauss against references that do not come from adkit: numpy fixtures made
- * by tests/fixtures/make_gauss_fixtures.py (moments, log densities, the recipe's select_threshold
- * loop, np.linspace), closed-form densities, and brute-force long double moments. The sweep is run
- * on many splits of the same rows (even, everything on one rank, one-row shards, skewed); every
- * split and every rank count must give the reference bits.
+ * by tests/fixtures/make_gauss_fixtures.py (moments, log densities), closed-form densities, and
+ * brute-force long double moments; the fitted model must be the same bits as one process over
+ * all rows. (The threshold sweep has its own suite, test_adk_sweep.)
  */
-#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +11,6 @@
 
 #include "adk_gauss.h"
 #include "adk_io.h"
-#include "adk_part.h"
 #include "adk_test.h"
 
 #define ADK_PI 3.14159265358979323846
@@ -66,187 +63,6 @@ static int message_has(const char *needle)
         printf("# expected '%s' in '%s'\n", needle, adk_ctx_message(ctx));
     }
     return any;
-}
-
-/* ------------------------------------------------------------------------------------------ */
-
-static void test_linspace(void)
-{
-    int64_t np_ = 0, ni = 0, nv = 0, cv = 0;
-    double *pairs = read_all("select.h5", "/linspace/pairs", &np_, NULL);
-    double *idx = read_all("select.h5", "/linspace/idx", &ni, NULL);
-    double *vals = read_all("select.h5", "/linspace/values", &nv, &cv);
-    CU_ASSERT_FATAL(pairs && idx && vals && nv == np_ && cv == ni);
-    double eps[ADK_GAUSS_NCAND];
-    int bad = 0;
-    for (int64_t k = 0; k < np_; k++) {
-        adk_gauss_linspace(pairs[2 * k], pairs[2 * k + 1], ADK_GAUSS_NCAND, eps);
-        for (int64_t i = 0; i < ni; i++) {
-            bad += !same_bits(eps[(size_t)idx[i]], vals[k * ni + i]); /* bit for bit */
-        }
-    }
-    CU_ASSERT_EQUAL(bad, 0);
-    adk_gauss_linspace(2.0, 3.0, 1, eps); /* num = 1: start */
-    CU_ASSERT_EQUAL(eps[0], 2.0);
-    free(pairs);
-    free(idx);
-    free(vals);
-}
-
-/* Rows [start, start+count) of n for this rank under split scheme s. */
-static void split(int s, int64_t n, int size, int rank, int64_t *start, int64_t *count)
-{
-    if (s == 0) { /* the usual contiguous split */
-        adk_range_t rg = adk_part_rows(n, size, rank, 1);
-        *start = rg.start;
-        *count = rg.count;
-    } else if (s == 1) { /* everything on the last rank */
-        *start = rank == size - 1 ? 0 : n;
-        *count = rank == size - 1 ? n : 0;
-    } else if (s == 2) { /* one-row shards, the rest on the last rank */
-        int64_t r = rank < n ? rank : n;
-        *start = r;
-        *count = rank == size - 1 ? n - r : (rank < n ? 1 : 0);
-    } else { /* skewed: shares growing as (rank + 1)^2 */
-        int64_t w = 0, wr = 0;
-        for (int i = 0; i < size; i++) {
-            wr += i < rank ? (int64_t)(i + 1) * (i + 1) : 0;
-            w += (int64_t)(i + 1) * (i + 1);
-        }
-        *start = n * wr / w;
-        int64_t end = n * (wr + (int64_t)(rank + 1) * (rank + 1)) / w;
-        *count = end - *start;
-    }
-}
-
-static void test_select_cases(void)
-{
-    adk_ctx_t *ctx = adk_test_ctx();
-    int64_t nv = 0, nc = 0, rc = 0;
-    double *v = read_all("select.h5", "/v", &nv, NULL);
-    double *yd = read_all("select.h5", "/y", NULL, NULL);
-    double *off = read_all("select.h5", "/offsets", &nc, NULL);
-    double *res = read_all("select.h5", "/results", &rc, NULL);
-    double *curve = read_all("select.h5", "/curve_f1_random", NULL, NULL);
-    double *sub = read_all("select.h5", "/eps_subnormal", NULL, NULL);
-    CU_ASSERT_FATAL(v && yd && off && res && curve && sub && rc == nc - 1 && rc >= 12);
-    int64_t *y = malloc((size_t)nv * sizeof(int64_t));
-    for (int64_t i = 0; i < nv; i++) {
-        y[i] = (int64_t)yd[i];
-    }
-    int size = adk_ctx_size(ctx), rank = adk_ctx_rank(ctx);
-    int nbad = 0;
-    for (int64_t k = 0; k < rc; k++) {
-        int64_t o = (int64_t)off[k], n = (int64_t)off[k + 1] - o;
-        for (int s = 0; s < 4; s++) {
-            int64_t start, count;
-            split(s, n, size, rank, &start, &count);
-            adk_gauss_sweep_t *sw = NULL;
-            int st = adk_gauss_select(ctx, v + o + start, y + o + start, (size_t)count, start,
-                                      "case", (int)res[4 * k + 3], ADK_GAUSS_NCAND, &sw);
-            CU_ASSERT_EQUAL_FATAL(st, ADK_OK);
-            int ok = same_bits(sw->epsilon, res[4 * k]) && same_bits(sw->f1, res[4 * k + 1]) &&
-                     (double)sw->best == res[4 * k + 2] && sw->n == n && sw->ncand == 1000;
-            if (k == 0) { /* "random": the whole F1 curve */
-                for (size_t c = 0; c < sw->ncand; c++) {
-                    ok &= same_bits(sw->prf[c].f1, curve[c]);
-                }
-            }
-            if (k == 7) { /* "subnormal": numpy's step == 0 rule for every candidate */
-                for (size_t c = 0; c < sw->ncand; c++) {
-                    ok &= same_bits(sw->eps[c], sub[c]);
-                }
-            }
-            if (!ok) {
-                nbad++;
-                if (rank == 0) {
-                    printf("# case %lld split %d: epsilon %.17g f1 %.17g best %lld, reference "
-                           "%.17g %.17g %.0f\n",
-                           (long long)k, s, sw->epsilon, sw->f1, (long long)sw->best, res[4 * k],
-                           res[4 * k + 1], res[4 * k + 2]);
-                }
-            }
-            adk_gauss_sweep_free(sw);
-        }
-    }
-    CU_ASSERT_EQUAL(nbad, 0);
-    free(y);
-    free(v);
-    free(yd);
-    free(off);
-    free(res);
-    free(curve);
-    free(sub);
-}
-
-/* The confusion table, counted by brute force on one rank, and the curve file's text. */
-static void test_select_table(void)
-{
-    adk_ctx_t *ctx = adk_test_ctx();
-    const double v[] = {0.5, 0.1, 0.1, 0.9, 0.3, 0.7, 0.2, 0.1};
-    const int64_t y[] = {0, 1, 0, 0, 1, 0, 1, 1};
-    const size_t n = 8, ncand = 5; /* candidates 0.1, 0.3, 0.5, 0.7, 0.9 */
-    int64_t start, count;
-    split(0, (int64_t)n, adk_ctx_size(ctx), adk_ctx_rank(ctx), &start, &count);
-    adk_gauss_sweep_t *s = NULL;
-    CU_ASSERT_FATAL(adk_gauss_select(ctx, v + start, y + start, (size_t)count, start, "t", 0, ncand,
-                                     &s) == ADK_OK);
-    int ok = 1;
-    for (size_t c = 0; c < ncand; c++) {
-        adk_confusion_t b = {0, 0, 0, 0};
-        for (size_t i = 0; i < n; i++) {
-            int pred = v[i] < s->eps[c];
-            b.tp += pred && y[i];
-            b.fp += pred && !y[i];
-            b.tn += !pred && !y[i];
-            b.fn += !pred && y[i];
-        }
-        ok &= b.tp == s->conf[c].tp && b.fp == s->conf[c].fp && b.tn == s->conf[c].tn &&
-              b.fn == s->conf[c].fn;
-    }
-    CU_ASSERT(ok);
-    /* 0.1 + 0.2 rounds to 0.30000000000000004, so the row at 0.3 counts: candidates 1 and 2
-     * both give tp 4, fp 1 (F1 8/9); the first one wins the tie */
-    CU_ASSERT_EQUAL(s->best, 1);
-    CU_ASSERT(same_bits(s->epsilon, 0.1 + 0.2));
-    CU_ASSERT(same_bits(s->f1, 2.0 * 0.8 * 1.0 / (0.8 + 1.0)));
-    CU_ASSERT_EQUAL(s->npos, 4);
-    char *csv = adk_gauss_sweep_csv(s);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(csv);
-    CU_ASSERT(strncmp(csv, "epsilon,precision,recall,f1\n", 28) == 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(csv, "\n0.5,0.80000000000000004,1,0.88888888888888895\n"));
-    free(csv);
-    adk_gauss_sweep_free(s);
-}
-
-static void test_select_errors(void)
-{
-    adk_ctx_t *ctx = adk_test_ctx();
-    int rank = adk_ctx_rank(ctx), size = adk_ctx_size(ctx);
-    double v[3] = {0.1, 0.2, 0.3};
-    int64_t y[3] = {0, 1, 0};
-    adk_gauss_sweep_t *s = NULL;
-    /* a bad label on the last rank only: every rank gets the status */
-    int64_t yb[3] = {0, rank == size - 1 ? 2 : 1, 0};
-    adk_ctx_clear(ctx);
-    CU_ASSERT_EQUAL(adk_gauss_select(ctx, v, yb, 3, 3 * rank, "val.h5:/labels", 0, 1000, &s),
-                    ADK_EDATA);
-    CU_ASSERT_PTR_NULL(s);
-    char want[64];
-    snprintf(want, sizeof(want), "val.h5:/labels row %d: label 2 is not 0", 3 * (size - 1) + 1);
-    CU_ASSERT(message_has(want));
-    adk_ctx_clear(ctx);
-    double vn[3] = {0.1, NAN, 0.3};
-    CU_ASSERT_EQUAL(adk_gauss_select(ctx, vn, y, 3, 0, "v", 1, 1000, &s), ADK_EDATA);
-    CU_ASSERT(message_has("row 1: log density NaN is not finite"));
-    adk_ctx_clear(ctx);
-    CU_ASSERT_EQUAL(adk_gauss_select(ctx, v, y, 0, 0, "empty", 0, 1000, &s), ADK_EDATA);
-    CU_ASSERT(message_has("empty: no rows"));
-    adk_ctx_clear(ctx);
-    double vw[2] = {-DBL_MAX, DBL_MAX};
-    CU_ASSERT_EQUAL(adk_gauss_select(ctx, vw, y, 2, 0, "wide", 1, 1000, &s), ADK_EDATA);
-    CU_ASSERT(message_has("too wide"));
-    adk_ctx_clear(ctx);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -548,11 +364,7 @@ static void test_digits_full(void)
 
 int main(int argc, char **argv)
 {
-    static const adk_test_t tests[] = {{"linspace equals np.linspace", test_linspace},
-                                       {"select cases on four splits", test_select_cases},
-                                       {"select confusion table", test_select_table},
-                                       {"select bad input", test_select_errors},
-                                       {"fit diag vs numpy", test_fit_diag},
+    static const adk_test_t tests[] = {{"fit diag vs numpy", test_fit_diag},
                                        {"fit full vs numpy", test_fit_full},
                                        {"log density vs numpy", test_logpdf},
                                        {"density closed forms", test_density_closed_form},

@@ -160,7 +160,7 @@ static void test_confusion_summary(void)
               sum.cm.fn == ref.fn);
     CU_ASSERT_EQUAL(sum.n_positive, ref.tp + ref.fn);
     CU_ASSERT_EQUAL(sum.rank.n_positive, ref.tp + ref.fn);
-    adk_prf_t p = adk_eval_prf(&ref);
+    adk_prf_t p = adk_score_prf(&ref);
     CU_ASSERT(sum.prf.precision == p.precision && sum.prf.recall == p.recall && sum.prf.f1 == p.f1);
 
     CU_ASSERT_EQUAL(adk_score_evaluate(ctx, f, s, NULL, m, rg.start, &sum), ADK_OK);
@@ -353,7 +353,8 @@ static void test_json(void)
     s.has_truth = 1;
     s.n_positive = 300;
     s.cm = (adk_confusion_t){283, 3, 297, 17};
-    s.prf = adk_eval_prf(&s.cm);
+    s.prf = adk_score_prf(&s.cm);
+    s.ranked = 1;
     s.rank.auc_defined = 1;
     s.rank.roc_auc = 0.1 + 0.2; /* needs 17 digits to round-trip */
     const int64_t pos[2] = {1, 7};
@@ -387,6 +388,86 @@ static void test_json(void)
     free(text);
 }
 
+/* Precision, recall and F1 in the reference order, 0 for an empty denominator. */
+static void test_prf(void)
+{
+    adk_confusion_t c = {283, 3, 297, 17};
+    adk_prf_t r = adk_score_prf(&c);
+    double p = 283.0 / 286.0, q = 283.0 / 300.0;
+    CU_ASSERT(r.precision == p && r.recall == q && r.f1 == 2.0 * p * q / (p + q));
+    c = (adk_confusion_t){0, 0, 5, 4}; /* nothing flagged */
+    r = adk_score_prf(&c);
+    CU_ASSERT(r.precision == 0.0 && r.recall == 0.0 && r.f1 == 0.0);
+    c = (adk_confusion_t){0, 3, 5, 0}; /* no positives */
+    r = adk_score_prf(&c);
+    CU_ASSERT(r.precision == 0.0 && r.recall == 0.0 && r.f1 == 0.0);
+    c = (adk_confusion_t){2, 0, 5, 0};
+    r = adk_score_prf(&c);
+    CU_ASSERT(r.precision == 1.0 && r.recall == 1.0 && r.f1 == 1.0);
+}
+
+/* A summary of flags only (adk_score_count): no ranking keys or lines; counted over ranks. */
+static void test_unranked_reports(void)
+{
+    adk_ctx_t *ctx = adk_test_ctx();
+    int rank = adk_ctx_rank(ctx), size = adk_ctx_size(ctx);
+    const int64_t n = 30;
+    adk_range_t rg = adk_part_rows(n, size, rank, 1);
+    uint8_t f[30], t[30];
+    for (int64_t i = 0; i < rg.count; i++) {
+        int64_t g = rg.start + i;
+        f[i] = g % 3 == 0; /* 10 flagged */
+        t[i] = g % 5 == 0; /* 6 positive: 0, 15 flagged */
+    }
+    adk_score_summary_t s;
+    CU_ASSERT_FATAL(adk_score_count(ctx, f, t, (size_t)rg.count, &s) == ADK_OK);
+    CU_ASSERT(s.n == 30 && s.n_flagged == 10 && s.has_truth && !s.ranked && s.n_positive == 6);
+    CU_ASSERT(s.cm.tp == 2 && s.cm.fp == 8 && s.cm.fn == 4 && s.cm.tn == 16);
+    CU_ASSERT(s.prf.precision == 0.2 && s.prf.recall == 2.0 / 6.0);
+    cJSON *o = cJSON_CreateObject();
+    CU_ASSERT_FATAL(o != NULL);
+    adk_score_json_add(o, &s);
+    char *text = cJSON_PrintUnformatted(o);
+    CU_ASSERT_FATAL(text != NULL);
+    CU_ASSERT_STRING_EQUAL(text, "{\"n\":30,\"n_flagged\":10,\"labelled\":true,\"n_positive\":6,"
+                                 "\"n_negative\":24,\"tp\":2,\"fp\":8,\"tn\":16,\"fn\":4,"
+                                 "\"precision\":0.2,\"recall\":0.3333333333333333,"
+                                 "\"f1\":0.25}");
+    free(text);
+    cJSON_Delete(o);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *mf = open_memstream(&buf, &len);
+    CU_ASSERT_FATAL(mf != NULL);
+    adk_score_print(mf, &s);
+    fclose(mf);
+    CU_ASSERT_STRING_EQUAL(buf, "rows                                         30\n"
+                                "anomalies flagged                            10\n"
+                                "labelled anomalous                            6\n"
+                                "TP (anomalous, flagged)                       2\n"
+                                "FP (normal, flagged)                          8\n"
+                                "TN (normal, not flagged)                     16\n"
+                                "FN (anomalous, not flagged)                   4\n"
+                                "precision                              0.200000\n"
+                                "recall                                 0.333333\n"
+                                "F1                                     0.250000\n");
+    free(buf);
+    /* ranked (adkit-score): the two ranking lines follow */
+    s.ranked = 1;
+    s.rank.auc_defined = 1;
+    s.rank.roc_auc = 0.75;
+    mf = open_memstream(&buf, &len);
+    CU_ASSERT_FATAL(mf != NULL);
+    adk_score_print(mf, &s);
+    fclose(mf);
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf, "F1                                     0.250000\n"
+                                       "ROC AUC (distance as score)            0.750000\n"
+                                       "average precision (distance)          undefined\n"));
+    free(buf);
+    CU_ASSERT_FATAL(adk_score_count(ctx, f, NULL, (size_t)rg.count, &s) == ADK_OK);
+    CU_ASSERT(s.n == 30 && s.n_flagged == 10 && !s.has_truth && s.cm.tp == 0);
+}
+
 int main(int argc, char **argv)
 {
     static const adk_test_t tests[] = {
@@ -399,6 +480,8 @@ int main(int argc, char **argv)
         {"degenerate: no rows, one class", test_degenerate},
         {"non-finite score: agreed error naming the row", test_bad_score},
         {"JSON summary", test_json},
+        {"precision, recall, F1", test_prf},
+        {"flag counts without ranking: JSON keys and table", test_unranked_reports},
         {NULL, NULL}};
     return adk_test_main(argc, argv, "adk_score", tests);
 }
