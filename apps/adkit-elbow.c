@@ -122,7 +122,7 @@ static int run(adk_ctx_t *ctx, void *opts, int npos, char **pos)
         char *csv = curve_csv(o, inertia, iters, elbow, adk_ctx_cmdline(ctx));
         st = adk_ctx_agree(ctx, csv ? ADK_OK : ADK_ERR(ctx, ADK_ENOMEM, "out of memory"));
         if (st == ADK_OK) {
-            st = adk_io_write_text(ctx, o->out, fl, csv);
+            st = adk_out_text_file(ctx, o->out, fl, csv);
         }
         free(csv);
     }

@@ -15,6 +15,7 @@
 
 #include "adk_cli.h"
 #include "adk_gauss.h"
+#include "adk_io.h"
 #include "adk_json.h"
 #include "adk_score.h"
 #include "adk_sweep.h"
@@ -121,7 +122,6 @@ static int cmd_select(adk_ctx_t *ctx, const cmd_t *c)
     adk_out_t *o = NULL;
     double *v = NULL;
     char *csv = NULL;
-    int wrote_csv = 0;
     int64_t under = 0;       /* densities below DBL_MIN (underflowed), when sweeping p */
     double t[3] = {0, 0, 0}; /* read, density, sweep */
     int st = c->curve ? adk_out_check(ctx, c->curve, c->flags) : ADK_OK;
@@ -157,23 +157,25 @@ static int cmd_select(adk_ctx_t *ctx, const cmd_t *c)
         st = adk_sweep_run(ctx, &sp, v, x->labels, x->nloc, x->row0, &s);
     }
     t[2] = adk_now() - t[2];
+    /* the model's /epsilon and the --curve table are one group: both appear, or neither does */
+    adk_out_group_t *grp = NULL;
+    if (st == ADK_OK) {
+        st = adk_out_group_create(ctx, c->flags, &grp);
+    }
     if (st == ADK_OK && c->curve) {
         csv = adk_sweep_csv(s);
         st = adk_ctx_agree(ctx, csv ? ADK_OK : ADK_ERR(ctx, ADK_ENOMEM, "out of memory"));
         if (st == ADK_OK) {
-            st = adk_io_write_text(ctx, c->curve, c->flags, csv);
-            wrote_csv = st == ADK_OK;
+            st = adk_out_text(grp, c->curve, csv);
         }
     }
     if (st == ADK_OK) {
-        st = adk_out_update(ctx, c->model, &o);
+        st = adk_out_h5_update(grp, c->model, &o);
     }
     if (st == ADK_OK) {
-        st = adk_out_commit(o, adk_sweep_save(ctx, o, s));
+        st = adk_sweep_save(ctx, o, s);
     }
-    if (st != ADK_OK && wrote_csv && adk_ctx_rank(ctx) == 0) {
-        unlink(c->curve); /* all or nothing: the curve goes with the model it belongs to */
-    }
+    st = adk_out_group_commit(grp, st);
     if (st == ADK_OK) {
         st = adk_ctx_allreduce(ctx, MPI_IN_PLACE, t, 3, MPI_DOUBLE, MPI_MAX);
     }
@@ -244,7 +246,6 @@ static int cmd_score(adk_ctx_t *ctx, const cmd_t *c)
     double *logp = NULL, *p = NULL;
     uint8_t *anom = NULL, *truth = NULL;
     char *json = NULL;
-    int wrote_json = 0;
     double eps = c->eps;
     int log = c->log;
     int64_t under = 0; /* densities below DBL_MIN in /p */
@@ -298,39 +299,40 @@ static int cmd_score(adk_ctx_t *ctx, const cmd_t *c)
     if (st == ADK_OK && c->density) {
         st = adk_ctx_allreduce(ctx, MPI_IN_PLACE, &under, 1, MPI_INT64_T, MPI_SUM);
     }
+    /* the scores and the --json summary are one group: both appear, or neither does */
+    adk_out_group_t *grp = NULL;
+    if (st == ADK_OK) {
+        st = adk_out_group_create(ctx, c->flags, &grp);
+    }
     if (st == ADK_OK && c->json) {
         json = score_json(c, &sum, eps, log);
         st = adk_ctx_agree(ctx, json ? ADK_OK : ADK_ERR(ctx, ADK_ENOMEM, "out of memory"));
         if (st == ADK_OK) {
-            st = adk_io_write_text(ctx, c->json, c->flags, json);
-            wrote_json = st == ADK_OK;
+            st = adk_out_text(grp, c->json, json);
         }
     }
     if (st == ADK_OK) {
-        st = adk_out_create(ctx, c->out, c->flags, &o);
+        st = adk_out_h5_create(grp, c->out, &o);
     }
     if (st == ADK_OK) {
-        int wst = adk_out_rows(o, "/logp", ADK_F64, logp, x->n, x->row0, x->nloc, 0);
-        if (wst == ADK_OK) {
-            wst = adk_out_rows(o, "/anomaly", ADK_U8, anom, x->n, x->row0, x->nloc, 0);
-        }
-        if (wst == ADK_OK) {
-            wst = adk_out_attr_f64(o, "/anomaly", "epsilon", eps);
-        }
-        if (wst == ADK_OK) {
-            wst = adk_out_attr_i64(o, "/anomaly", "log", log);
-        }
-        if (wst == ADK_OK && c->density) {
-            wst = adk_out_rows(o, "/p", ADK_F64, p, x->n, x->row0, x->nloc, 0);
-            if (wst == ADK_OK) {
-                wst = adk_out_attr_i64(o, "/p", "n_underflow", under);
-            }
-        }
-        st = adk_out_commit(o, wst);
+        st = adk_out_rows(o, "/logp", ADK_F64, logp, x->n, x->row0, x->nloc, 0);
     }
-    if (st != ADK_OK && wrote_json && adk_ctx_rank(ctx) == 0) {
-        unlink(c->json);
+    if (st == ADK_OK) {
+        st = adk_out_rows(o, "/anomaly", ADK_U8, anom, x->n, x->row0, x->nloc, 0);
     }
+    if (st == ADK_OK) {
+        st = adk_out_attr_f64(o, "/anomaly", "epsilon", eps);
+    }
+    if (st == ADK_OK) {
+        st = adk_out_attr_i64(o, "/anomaly", "log", log);
+    }
+    if (st == ADK_OK && c->density) {
+        st = adk_out_rows(o, "/p", ADK_F64, p, x->n, x->row0, x->nloc, 0);
+        if (st == ADK_OK) {
+            st = adk_out_attr_i64(o, "/p", "n_underflow", under);
+        }
+    }
+    st = adk_out_group_commit(grp, st);
     if (st == ADK_OK) {
         if (c->density && under > 0) {
             adk_ctx_warn(ctx, "%lld of %lld densities underflow below %g in /p; /logp keeps them",

@@ -4,6 +4,7 @@
  */
 #include "adk_gauss.h"
 
+#include "adk_h5.h"
 #include "adk_moments.h"
 
 #include <math.h>
@@ -336,19 +337,17 @@ int adk_gauss_load(adk_ctx_t *ctx, const char *file, adk_gauss_t **out)
     double *mu = NULL, *s = NULL, *e = NULL;
     int64_t r1 = 0, c1 = 0, r2 = 0, c2 = 0;
     int nd = 0;
-    size_t len = strlen(file) + 16;
-    char *spec = malloc(len);
-    int st = adk_ctx_agree(ctx, spec ? ADK_OK : ADK_ERR(ctx, ADK_ENOMEM, "out of memory"));
+    adk_h5_t *f = NULL;
+    int st = adk_h5_open(ctx, file, &f); /* one open serves every read below */
     if (st == ADK_OK) {
-        st = adk_io_exists(ctx, file, "/cov", &has_cov);
+        st = adk_h5_exists(f, "/cov", &has_cov);
     }
     if (st == ADK_OK) {
-        snprintf(spec, len, "%s:/mu", file);
-        st = adk_io_read_small(ctx, spec, ADK_GAUSS_MAX_ELEMS, &mu, &r1, &c1, &nd);
+        st = adk_h5_read_small(f, "/mu", ADK_GAUSS_MAX_ELEMS, &mu, &r1, &c1, &nd);
     }
     if (st == ADK_OK) {
-        snprintf(spec, len, "%s:%s", file, has_cov ? "/cov" : "/var");
-        st = adk_io_read_small(ctx, spec, ADK_GAUSS_MAX_ELEMS, &s, &r2, &c2, &nd);
+        st =
+            adk_h5_read_small(f, has_cov ? "/cov" : "/var", ADK_GAUSS_MAX_ELEMS, &s, &r2, &c2, &nd);
     }
     size_t d = (size_t)(r1 * c1);
     if (st == ADK_OK) { /* identical metadata on every rank: the verdict is common */
@@ -370,15 +369,14 @@ int adk_gauss_load(adk_ctx_t *ctx, const char *file, adk_gauss_t **out)
         st = adk_ctx_agree(ctx, st);
     }
     if (st == ADK_OK) {
-        st = adk_io_exists(ctx, file, "/epsilon", &has_eps);
+        st = adk_h5_exists(f, "/epsilon", &has_eps);
     }
     if (st == ADK_OK && has_eps) {
-        snprintf(spec, len, "%s:/epsilon", file);
         int64_t r3 = 0, c3 = 0;
-        st = adk_io_read_small(ctx, spec, 1, &e, &r3, &c3, &nd);
+        st = adk_h5_read_small(f, "/epsilon", 1, &e, &r3, &c3, &nd);
         double lg = 0.0;
         if (st == ADK_OK) {
-            st = adk_io_attr_f64(ctx, file, "/epsilon", "log", &lg);
+            st = adk_h5_attr(f, "/epsilon", "log", ADK_ATTR_F64, &lg, 0, NULL);
         }
         if (st == ADK_OK) {
             g->has_eps = 1;
@@ -386,7 +384,7 @@ int adk_gauss_load(adk_ctx_t *ctx, const char *file, adk_gauss_t **out)
             g->eps_log = lg != 0.0;
         }
     }
-    free(spec);
+    adk_h5_close(f);
     free(mu);
     free(s);
     free(e);

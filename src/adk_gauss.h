@@ -20,7 +20,8 @@
 #include <stdint.h>
 
 #include "adk_ctx.h"
-#include "adk_io.h"
+#include "adk_out.h"
+#include "adk_rows.h"
 
 /*
  * A covariance is treated as singular when a Cholesky pivot L_jj^2 falls below this fraction of

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "adk_io.h"
 #include "adk_part.h"
 #include "adk_rng.h"
 

@@ -12,7 +12,8 @@
 #include <stdint.h>
 
 #include "adk_ctx.h"
-#include "adk_io.h"
+#include "adk_out.h"
+#include "adk_rows.h"
 
 /* Centres are replicated on every rank: K x D is limited to this many values (512 MiB). */
 #define ADK_GEN_MAX_CENTER_VALUES ((int64_t)1 << 26)

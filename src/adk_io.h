@@ -11,7 +11,6 @@
 
 #include "adk_ctx.h"
 #include "adk_h5.h"
-#include "adk_out.h" /* until every caller includes what it uses */
 #include "adk_rows.h"
 
 typedef struct {

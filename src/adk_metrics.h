@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #include "adk_ctx.h"
-#include "adk_io.h"
+#include "adk_rows.h"
 
 typedef struct adk_metrics {
     int64_t n;                /* labelled rows */

@@ -771,7 +771,7 @@ int adk_out_commit(adk_out_t *o, int st)
     return adk_out_group_commit(o->g, st);
 }
 
-int adk_io_write_text(adk_ctx_t *ctx, const char *path, unsigned flags, const char *text)
+int adk_out_text_file(adk_ctx_t *ctx, const char *path, unsigned flags, const char *text)
 {
     adk_out_group_t *g = NULL;
     int st = adk_out_group_create(ctx, flags, &g);

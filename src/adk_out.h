@@ -65,11 +65,15 @@ int adk_out_text(adk_out_group_t *g, const char *path, const char *text);
  */
 int adk_out_group_commit(adk_out_group_t *g, int st);
 
-/* One-file shorthands kept while callers move to groups: a group of one output. */
+/*
+ * Shorthands for a run with one output: adk_out_create/adk_out_update start a group of one HDF5
+ * file, adk_out_commit commits it (as adk_out_group_commit), adk_out_text_file writes one text
+ * file as a group of its own. Collective.
+ */
 int adk_out_create(adk_ctx_t *ctx, const char *path, unsigned flags, adk_out_t **out);
 int adk_out_update(adk_ctx_t *ctx, const char *path, adk_out_t **out);
 int adk_out_commit(adk_out_t *o, int st);
-int adk_io_write_text(adk_ctx_t *ctx, const char *path, unsigned flags, const char *text);
+int adk_out_text_file(adk_ctx_t *ctx, const char *path, unsigned flags, const char *text);
 
 /**
  * Write a distributed dataset: this rank's @p nloc rows starting at global row @p row0 of

@@ -60,7 +60,8 @@
 #include <cjson/cJSON.h>
 
 #include "adk_ctx.h"
-#include "adk_io.h"
+#include "adk_out.h"
+#include "adk_rows.h"
 
 /* Confusion counts of flags against binary truth. */
 typedef struct {

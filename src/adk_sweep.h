@@ -26,7 +26,8 @@
 #include <stdint.h>
 
 #include "adk_ctx.h"
-#include "adk_io.h"
+#include "adk_out.h"
+#include "adk_rows.h"
 #include "adk_score.h"
 
 /* Number of candidate thresholds of the reference sweep. */

@@ -1,7 +1,7 @@
 /*
- * Unit tests for adk_io and adk_csv: HDF5 and CSV round trips at any rank count, partition of the
- * rows read, bad input (one agreed status and a message naming file, line/row and column),
- * temporary-file-and-rename outputs and provenance.
+ * Unit tests for adk_io, the dispatcher: HDF5 and CSV round trips through adk_io_read at any rank
+ * count, partition of the rows read, bad input (one agreed status and a message naming file,
+ * line/row and column). Outputs are tested in test_adk_out, the rooms below in their own suites.
  */
 #include <math.h>
 #include <stdio.h>
@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "adk_io.h"
+#include "adk_out.h"
 #include "adk_part.h"
 #include "adk_test.h"
 
@@ -165,69 +166,6 @@ static void test_h5_errors(void)
     expect_fail(spec, NULL, ADK_EDATA, "row 13: NaN in column 1");
 }
 
-static void test_outputs(void)
-{
-    adk_ctx_t *ctx = adk_test_ctx();
-    const char *p = adk_test_path("io_out.h5");
-    char path[512];
-    snprintf(path, sizeof(path), "%s", p);
-    if (adk_ctx_rank(ctx) == 0) {
-        unlink(path);
-    }
-    MPI_Barrier(MPI_COMM_WORLD);
-    /* a failed run leaves nothing behind */
-    adk_out_t *o = NULL;
-    CU_ASSERT_FATAL(adk_out_create(ctx, path, 0, &o) == ADK_OK);
-    double v[4] = {1, 2, 3, 4};
-    CU_ASSERT_EQUAL(adk_out_small(o, "/small", ADK_F64, v, 2, 2), ADK_OK);
-    int st = adk_out_commit(o, adk_ctx_agree(ctx, ADK_EDATA));
-    CU_ASSERT_EQUAL(st, ADK_EDATA);
-    CU_ASSERT(access(path, F_OK) != 0);
-    /* a good run */
-    CU_ASSERT_FATAL(adk_out_create(ctx, path, 0, &o) == ADK_OK);
-    CU_ASSERT_EQUAL(adk_out_small(o, "/small", ADK_F64, v, 2, 2), ADK_OK);
-    CU_ASSERT_EQUAL(adk_out_attr_f64(o, "/small", "pi", 3.25), ADK_OK);
-    CU_ASSERT_EQUAL(adk_out_commit(o, ADK_OK), ADK_OK);
-    CU_ASSERT(access(path, F_OK) == 0);
-    /* no overwrite without being asked */
-    adk_ctx_clear(ctx);
-    CU_ASSERT_EQUAL(adk_out_create(ctx, path, 0, &o), ADK_EEXIST);
-    CU_ASSERT_PTR_NOT_NULL(strstr(adk_ctx_message(ctx), "--force"));
-    adk_ctx_clear(ctx);
-    /* read back: small array, attribute, provenance */
-    double *s = NULL;
-    int64_t rows, cols;
-    int nd;
-    char spec[600];
-    snprintf(spec, sizeof(spec), "%s:/small", path);
-    CU_ASSERT_EQUAL(adk_io_read_small(ctx, spec, 100, &s, &rows, &cols, &nd), ADK_OK);
-    CU_ASSERT(rows == 2 && cols == 2 && nd == 2 && s && s[3] == 4.0);
-    free(s);
-    double pi = 0, ranks = 0;
-    CU_ASSERT_EQUAL(adk_io_attr_f64(ctx, path, "/small", "pi", &pi), ADK_OK);
-    CU_ASSERT_EQUAL(pi, 3.25);
-    CU_ASSERT_EQUAL(adk_io_attr_f64(ctx, path, "/", "mpi_ranks", &ranks), ADK_OK);
-    CU_ASSERT_EQUAL(ranks, (double)adk_ctx_size(ctx));
-    char buf[256];
-    CU_ASSERT_EQUAL(adk_io_attr_str(ctx, path, "/", "created_utc", buf, sizeof(buf)), ADK_OK);
-    CU_ASSERT(strlen(buf) == 20 && buf[10] == 'T' && buf[19] == 'Z');
-    CU_ASSERT_EQUAL(adk_io_attr_str(ctx, path, "/", "adkit_version", buf, sizeof(buf)), ADK_OK);
-    /* update in place: the original stays intact until commit */
-    CU_ASSERT_EQUAL(adk_out_update(ctx, path, &o), ADK_OK);
-    double t[3] = {7, 8, 9};
-    CU_ASSERT_EQUAL(adk_out_small(o, "/thresholds", ADK_F64, t, 3, 0), ADK_OK);
-    CU_ASSERT_EQUAL(adk_out_commit(o, ADK_OK), ADK_OK);
-    int ex = 0;
-    CU_ASSERT_EQUAL(adk_io_exists(ctx, path, "/thresholds", &ex), ADK_OK);
-    CU_ASSERT(ex);
-    CU_ASSERT_EQUAL(adk_io_exists(ctx, path, "/small", &ex), ADK_OK);
-    CU_ASSERT(ex);
-    /* nothing but the file itself in the directory: no temporary left */
-    char tmpglob[600];
-    snprintf(tmpglob, sizeof(tmpglob), "%s.tmp-", path);
-    CU_ASSERT(access(tmpglob, F_OK) != 0);
-}
-
 /* Rank 0 writes a text file; everyone waits. */
 static void put_file(const char *path, const char *text)
 {
@@ -350,13 +288,11 @@ static void test_csv_many_rows(void)
 
 int main(int argc, char **argv)
 {
-    static const adk_test_t tests[] = {
-        {"HDF5 round trip, f64/f32, alignments", test_h5_round_trip},
-        {"HDF5 bad input", test_h5_errors},
-        {"outputs: temp+rename, no overwrite, provenance", test_outputs},
-        {"CSV header, comments, CRLF, labels", test_csv_basic},
-        {"CSV bad input", test_csv_errors},
-        {"CSV byte-range split over many rows", test_csv_many_rows},
-        {NULL, NULL}};
+    static const adk_test_t tests[] = {{"HDF5 round trip, f64/f32, alignments", test_h5_round_trip},
+                                       {"HDF5 bad input", test_h5_errors},
+                                       {"CSV header, comments, CRLF, labels", test_csv_basic},
+                                       {"CSV bad input", test_csv_errors},
+                                       {"CSV byte-range split over many rows", test_csv_many_rows},
+                                       {NULL, NULL}};
     return adk_test_main(argc, argv, "adk_io", tests);
 }

@@ -417,7 +417,7 @@ static void test_no_force(void)
     CU_ASSERT_EQUAL(st, ADK_EEXIST);
     CU_ASSERT_PTR_NOT_NULL(strstr(adk_ctx_message(ctx), "--force"));
     adk_ctx_clear(ctx);
-    CU_ASSERT_EQUAL(adk_io_write_text(ctx, txt, 0, "x"), ADK_EEXIST);
+    CU_ASSERT_EQUAL(adk_out_text_file(ctx, txt, 0, "x"), ADK_EEXIST);
     adk_ctx_clear(ctx);
     CU_ASSERT(same_bytes(h1, b1, l1));
     CU_ASSERT(same_bytes(txt, "keep me\n", 8));
@@ -720,7 +720,7 @@ static void test_text_exact(void)
     CU_ASSERT(same_bytes(p3, "", 0));
     CU_ASSERT(exists(p3));
     /* the one-file shorthand, with --force */
-    CU_ASSERT_EQUAL(adk_io_write_text(ctx, p1, ADK_OUT_FORCE, rank == 0 ? "short\n" : NULL),
+    CU_ASSERT_EQUAL(adk_out_text_file(ctx, p1, ADK_OUT_FORCE, rank == 0 ? "short\n" : NULL),
                     ADK_OK);
     CU_ASSERT(same_bytes(p1, "short\n", 6));
     CU_ASSERT_EQUAL(count_tmps(dir), 0);
