@@ -76,7 +76,7 @@ static int write_json(adk_ctx_t *ctx, const opts_t *o, const char *data, const c
     int st = text ? ADK_OK : ADK_ERR(ctx, ADK_ENOMEM, "out of memory");
     st = adk_ctx_agree(ctx, st);
     if (st == ADK_OK) {
-        st = adk_io_write_text(ctx, o->json, o->force ? ADK_OUT_FORCE : 0, text);
+        st = adk_out_text_file(ctx, o->json, o->force ? ADK_OUT_FORCE : 0, text);
     }
     free(text);
     return st;
@@ -104,6 +104,9 @@ static int run(adk_ctx_t *ctx, void *opts, int npos, char **pos)
     adk_read_opts_t ro = {ADK_ALIGN_REPRO, NULL, o->label_col};
     adk_rows_t *x = NULL;
     int st = adk_io_read(ctx, data, &ro, &x);
+    if (st == ADK_OK) { /* squared distances of every pair must stay finite */
+        st = adk_ctx_agree(ctx, adk_rows_check_range(ctx, x, ADK_ROWS_MAX_ABS));
+    }
     if (st == ADK_OK && x->d != m->d) { /* same on every rank */
         st = ADK_ERR(ctx, ADK_EDATA, "%s has %zu columns but the model %s has %zu", data, x->d,
                      o->model, m->d);

@@ -32,6 +32,9 @@ static int pick_rule(adk_ctx_t *ctx, const opts_t *o, adk_thr_params_t *p)
     p->method = ADK_THR_PERCENTILE;
     p->q = 99.0;
     p->bits = o->bits;
+    if (o->bits < 1 || o->bits > 16) { /* 0 would mean the library's default: not a user value */
+        return ADK_ERR(ctx, ADK_EINVAL, "--radix-bits: %d is not in [1, 16]", o->bits);
+    }
     for (int m = 0; m < 4; m++) {
         if (!o->rule[m]) {
             continue;

@@ -861,6 +861,10 @@ int adk_kmeans_fit(adk_ctx_t *ctx, const adk_kmeans_params_t *p, const adk_rows_
         return ADK_ERR(ctx, ADK_EDATA, "k = %d exceeds the %lld rows of %s", p->k, (long long)x->n,
                        x->spec ? x->spec : "the data");
     }
+    if (p->n_init > ADK_KMEANS_MAX_N_INIT) {
+        return ADK_ERR(ctx, ADK_EINVAL, "--n-init %d: at most %d runs", p->n_init,
+                       ADK_KMEANS_MAX_N_INIT);
+    }
     if (p->max_iter < 1 || !(p->tol >= 0.0) || p->n_init < 0) {
         return ADK_ERR(ctx, ADK_EINVAL, "max_iter >= 1, tol >= 0 and n_init >= 0 are required");
     }
@@ -883,7 +887,11 @@ int adk_kmeans_fit(adk_ctx_t *ctx, const adk_kmeans_params_t *p, const adk_rows_
     double *init_file = NULL, *centres = NULL, *best_c = NULL;
     int32_t *best_l = NULL;
     adk_kmeans_model_t *m = NULL;
-    int st = fit_alloc(&f);
+    /* values whose squares overflow are bad data, named here, not a broken sum later */
+    int st = adk_ctx_agree(ctx, adk_rows_check_range(ctx, x, ADK_ROWS_MAX_ABS));
+    if (st == ADK_OK) {
+        st = fit_alloc(&f);
+    }
     if (st == ADK_OK) {
         st = adk_dist_agree_kernel(ctx, f.ws, (adk_kernel_t)p->kernel);
     }
@@ -991,6 +999,7 @@ int adk_kmeans_predict(adk_ctx_t *ctx, const adk_kmeans_model_t *m, const adk_ro
         return ADK_ERR(ctx, ADK_EDATA, "%s has %zu columns but the model has %zu",
                        x->spec ? x->spec : "the data", x->d, m->d);
     }
+    ADK_CHECK(adk_ctx_agree(ctx, adk_rows_check_range(ctx, x, ADK_ROWS_MAX_ABS)));
     adk_dist_ws_t *ws = NULL;
     adk_centres_t *c = NULL;
     int32_t *lab = labels ? labels : malloc((x->nloc ? x->nloc : 1) * sizeof(int32_t));
@@ -1002,8 +1011,20 @@ int adk_kmeans_predict(adk_ctx_t *ctx, const adk_kmeans_model_t *m, const adk_ro
         st = ADK_ERR(ctx, ADK_ENOMEM, "out of memory");
     }
     st = adk_ctx_agree(ctx, st);
+    /* the fit's kernel, so near-tie rows get the labels the fit gave them (the kernels' distances
+     * differ in the last bits); another kernel only where a rank's CPU lacks it */
+    adk_kernel_t kern = (adk_kernel_t)m->kernel;
+    int have = adk_dist_have_avx512();
+    if (st == ADK_OK && kern == ADK_KERNEL_AVX512) {
+        st = adk_ctx_allreduce(ctx, MPI_IN_PLACE, &have, 1, MPI_INT, MPI_MIN);
+        if (st == ADK_OK && !have) {
+            adk_ctx_warn(ctx, "the model was fitted with the avx512 kernel, which a rank's CPU "
+                              "lacks: rows near a tie may get another cluster than in the fit");
+            kern = ADK_KERNEL_AUTO;
+        }
+    }
     if (st == ADK_OK) {
-        st = adk_dist_agree_kernel(ctx, ws, ADK_KERNEL_AUTO);
+        st = adk_dist_agree_kernel(ctx, ws, kern);
     }
     if (st == ADK_OK) {
         adk_centres_set(c, m->centroids);
@@ -1108,6 +1129,12 @@ int adk_kmeans_model_read(adk_ctx_t *ctx, const char *path, adk_kmeans_model_t *
     }
     if (st == ADK_OK) {
         st = adk_h5_attr(f, "/", "init", ADK_ATTR_STR, m->init, sizeof(m->init), &found);
+    }
+    if (st == ADK_OK) {
+        char kern[64] = "";
+        st = adk_h5_attr(f, "/", "kernel", ADK_ATTR_STR, kern, sizeof(kern), &found);
+        int k = found ? adk_dist_kernel_parse(kern) : ADK_KERNEL_AUTO;
+        m->kernel = k >= 0 ? k : ADK_KERNEL_AUTO; /* an unknown name: this build's choice */
     }
     if (st == ADK_OK) {
         st = adk_h5_exists(f, "/thresholds", &ex);

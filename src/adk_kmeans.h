@@ -18,6 +18,9 @@
 #include "adk_out.h"
 #include "adk_rows.h"
 
+/* More runs than this is a typing error, not a plan (each run is a whole fit). */
+#define ADK_KMEANS_MAX_N_INIT 10000
+
 /* A fitted model as stored in a model file (HDF5). */
 typedef struct adk_kmeans_model {
     size_t k, d;

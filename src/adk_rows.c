@@ -73,3 +73,20 @@ int adk_rows_check_finite(adk_ctx_t *ctx, const adk_rows_t *r)
     }
     return ADK_OK;
 }
+
+int adk_rows_check_range(adk_ctx_t *ctx, const adk_rows_t *r, double limit)
+{
+    for (size_t i = 0; i < r->nloc; i++) {
+        for (size_t j = 0; j < r->d; j++) {
+            double v = r->x[i * r->d + j];
+            if (!(fabs(v) <= limit)) {
+                return ADK_ERR(ctx, ADK_EDATA,
+                               "%s row %lld: value %g in column %zu is too large (squared "
+                               "distances need |x| <= %g)",
+                               r->spec ? r->spec : "data", (long long)(r->row0 + (int64_t)i), v, j,
+                               limit);
+            }
+        }
+    }
+    return ADK_OK;
+}

@@ -48,4 +48,16 @@ void adk_rows_free(adk_rows_t *rows);
  */
 int adk_rows_check_finite(adk_ctx_t *ctx, const adk_rows_t *r);
 
+/*
+ * The largest magnitude of a value whose squares are summed over rows (distances, inertia,
+ * variances): (2 x 1e100)^2 summed over up to 10^100 terms stays below DBL_MAX.
+ */
+#define ADK_ROWS_MAX_ABS 1e100
+
+/**
+ * The first value of the block whose magnitude exceeds @p limit, as ADK_EDATA naming spec, global
+ * row and column. Local (callers agree).
+ */
+int adk_rows_check_range(adk_ctx_t *ctx, const adk_rows_t *r, double limit);
+
 #endif

@@ -231,6 +231,11 @@ static int sigma_rule(adk_ctx_t *ctx, const adk_rows_t *a, int per_cluster, doub
         } else {
             double sd = sqrt(s2[g] / (double)n);
             t->value[c] = mean[g] + nsd * sd;
+            if (isinf(t->value[c]) && st == ADK_OK) { /* the same values on every rank */
+                st = ADK_ERR(ctx, ADK_EINVAL,
+                             "--%s %g: mean %g + N x sd %g overflows for cluster %zu",
+                             per_cluster ? "sigma" : "global-sigma", nsd, mean[g], sd, c);
+            }
         }
     }
     free(mx);

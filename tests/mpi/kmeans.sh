@@ -124,6 +124,8 @@ with h5py.File(w + "/bad.h5", "w") as f:
     f["empty"] = np.zeros((0, 3))
     f["good"] = np.arange(20.0).reshape(10, 2)
     f["init3"] = np.zeros((3, 3))
+    x = np.arange(20.0).reshape(10, 2); x[6, 0] = 1e160
+    f["huge"] = x
 EOF
 B=$WORK/bad.h5
 O=$WORK/never.h5
@@ -141,6 +143,10 @@ for np in 1 3; do
     expect_fail "$np" 1 "unknown option '--kk'" "$O" -- "$KM" --kk 3 --out "$O" "$B:/good"
     expect_fail "$np" 1 "--out MODEL.h5 is required" - -- "$KM" --k 2 "$B:/good"
     expect_fail "$np" 1 "not an integer" "$O" -- "$KM" --k two --out "$O" "$B:/good"
+    expect_fail "$np" 2 "row 6: value 1e+160 in column 0 is too large" "$O" -- "$KM" --k 2 \
+        --out "$O" "$B:/huge"
+    expect_fail "$np" 1 "--n-init 1000000000: at most" "$O" -- "$KM" --k 2 --n-init 1000000000 \
+        --out "$O" "$B:/good"
 done
 # never overwrite without --force
 cp "$WORK/iris-ref-$R1.h5" "$WORK/keep.h5"

@@ -133,6 +133,8 @@ expect_fail "$(nth_rank 1)" 1 "Q = 101 is outside \[0, 100\]" - -- "$TH" --model
     --assign "$BA" --per-cluster-percentile 101
 expect_fail "$(nth_rank 2)" 1 "Q = -1 is outside" - -- "$TH" --model "$M" --assign "$BA" \
     --global-percentile -1
+expect_fail "$(nth_rank 1)" 1 "--radix-bits: 0 is not in \[1, 16\]" - -- "$TH" --model "$M" \
+    --assign "$BA" --radix-bits 0
 expect_fail "$(nth_rank 3)" 1 "N = -2 must be" - -- "$TH" --model "$M" --assign "$BA" --sigma -2
 expect_fail "$(nth_rank 0)" 1 "sigma: 'x' is not" - -- "$TH" --model "$M" --assign "$BA" \
     --sigma x

@@ -233,6 +233,30 @@ static void test_bad_params(void)
     adk_rows_free(a);
 }
 
+/* mean + N sd beyond the largest double is the user's N, not an infinite boundary. */
+static void test_sigma_overflow(void)
+{
+    adk_ctx_t *ctx = adk_test_ctx();
+    adk_rows_t *a = NULL;
+    CU_ASSERT_FATAL(adk_rows_alloc(ctx, 40, 1, ADK_ALIGN_REPRO, "spread", 1, &a) == ADK_OK);
+    for (size_t i = 0; i < a->nloc; i++) {
+        int64_t g = a->row0 + (int64_t)i;
+        a->x[i] = (double)(g % 10) * 10.0; /* sd about 29 in each cluster */
+        a->labels[i] = g % 2;
+    }
+    adk_thr_t *t = NULL;
+    adk_thr_params_t p = {ADK_THR_SIGMA, 1e308, 0};
+    expect_error(adk_threshold_compute(ctx, &p, 2, a, &t), ADK_EINVAL, "overflows for cluster 0");
+    CU_ASSERT_PTR_NULL(t);
+    p = (adk_thr_params_t){ADK_THR_GLOBAL_SIGMA, 1e308, 0};
+    expect_error(adk_threshold_compute(ctx, &p, 2, a, &t), ADK_EINVAL, "--global-sigma");
+    p = (adk_thr_params_t){ADK_THR_SIGMA, 1e306, 0};
+    CU_ASSERT_EQUAL(adk_threshold_compute(ctx, &p, 2, a, &t), ADK_OK);
+    CU_ASSERT(t && isfinite(t->value[0]) && isfinite(t->value[1]));
+    adk_threshold_free(t);
+    adk_rows_free(a);
+}
+
 static void test_write(void)
 {
     adk_ctx_t *ctx = adk_test_ctx();
@@ -287,6 +311,7 @@ int main(int argc, char **argv)
         {"malformed assignment files", test_bad_files},
         {"bad rows named on every rank", test_bad_rows},
         {"bad parameters", test_bad_params},
+        {"sigma rule overflowing a double", test_sigma_overflow},
         {"/thresholds and its attributes", test_write},
         {NULL, NULL}};
     return adk_test_main(argc, argv, "adk_threshold", tests);
