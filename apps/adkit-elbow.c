@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "adk_cli.h"
+#include "adk_mem.h"
 #include "adk_elbow.h"
 #include "adk_io.h"
 #include "adk_kmeans.h"
@@ -30,7 +31,7 @@ static char *curve_csv(const opts_t *o, const double *inertia, const int *iters,
 {
     size_t nk = (size_t)(o->k_max - o->k_min + 1);
     size_t len = strlen(cmd) + 512 + nk * 64;
-    char *t = malloc(len);
+    char *t = adk_malloc(len);
     if (!t) {
         return NULL;
     }
@@ -75,8 +76,8 @@ static int run(adk_ctx_t *ctx, void *opts, int npos, char **pos)
     adk_rows_t *x = NULL;
     ADK_CHECK(adk_io_read(ctx, input, &ro, &x));
     size_t nk = (size_t)(o->k_max - o->k_min + 1);
-    double *ks = malloc(nk * sizeof(double)), *inertia = malloc(nk * sizeof(double));
-    int *iters = malloc(nk * sizeof(int));
+    double *ks = adk_malloc(nk * sizeof(double)), *inertia = adk_malloc(nk * sizeof(double));
+    int *iters = adk_malloc(nk * sizeof(int));
     int st = ks && inertia && iters ? ADK_OK : ADK_ERR(ctx, ADK_ENOMEM, "out of memory");
     if (st == ADK_OK && o->k_max > x->n) { /* same on every rank */
         st = ADK_ERR(ctx, ADK_EDATA, "--k-max %d exceeds the %lld rows of %s", o->k_max,

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "adk_cli.h"
+#include "adk_mem.h"
 #include "adk_gauss.h"
 #include "adk_io.h"
 #include "adk_json.h"
@@ -139,7 +140,7 @@ static int cmd_select(adk_ctx_t *ctx, const cmd_t *c)
     t[0] = adk_now() - t[0];
     t[1] = adk_now();
     if (st == ADK_OK) {
-        v = malloc((x->nloc ? x->nloc : 1) * sizeof(double));
+        v = adk_malloc((x->nloc ? x->nloc : 1) * sizeof(double));
         st = v ? adk_gauss_logpdf(ctx, g, x->x, x->nloc, v)
                : ADK_ERR(ctx, ADK_ENOMEM, "out of memory");
         for (size_t i = 0; st == ADK_OK && !c->log && i < x->nloc; i++) {
@@ -271,10 +272,10 @@ static int cmd_score(adk_ctx_t *ctx, const cmd_t *c)
     }
     if (st == ADK_OK) {
         size_t nb = x->nloc ? x->nloc : 1;
-        logp = malloc(nb * sizeof(double));
-        p = malloc(nb * sizeof(double));
-        anom = malloc(nb);
-        truth = x->labels ? malloc(nb) : NULL;
+        logp = adk_malloc(nb * sizeof(double));
+        p = adk_malloc(nb * sizeof(double));
+        anom = adk_malloc(nb);
+        truth = x->labels ? adk_malloc(nb) : NULL;
         st = (logp && p && anom && (truth || !x->labels))
                  ? adk_gauss_logpdf(ctx, g, x->x, x->nloc, logp)
                  : ADK_ERR(ctx, ADK_ENOMEM, "out of memory");

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "adk_cli.h"
+#include "adk_mem.h"
 #include "adk_dist.h"
 #include "adk_io.h"
 #include "adk_kmeans.h"
@@ -75,8 +76,8 @@ static int run(adk_ctx_t *ctx, void *opts, int npos, char **pos)
     adk_read_opts_t ro = {ADK_ALIGN_REPRO, NULL, o->label_col};
     adk_rows_t *x = NULL;
     ADK_CHECK(adk_io_read(ctx, input, &ro, &x));
-    int32_t *lab = malloc((x->nloc ? x->nloc : 1) * sizeof(int32_t));
-    double *dist = malloc((x->nloc ? x->nloc : 1) * sizeof(double));
+    int32_t *lab = adk_malloc((x->nloc ? x->nloc : 1) * sizeof(int32_t));
+    double *dist = adk_malloc((x->nloc ? x->nloc : 1) * sizeof(double));
     int st = adk_ctx_agree(ctx, lab && dist ? ADK_OK : ADK_ERR(ctx, ADK_ENOMEM, "out of memory"));
     adk_kmeans_model_t *m = NULL;
     double t0 = adk_now();
@@ -84,6 +85,14 @@ static int run(adk_ctx_t *ctx, void *opts, int npos, char **pos)
         st = adk_kmeans_fit(ctx, &o->km, x, &m, lab, dist);
     }
     double secs = adk_now() - t0;
+    if (st == ADK_OK && !m->converged && o->require_conv) { /* an error: nothing is written */
+        st = ADK_ERR(ctx, ADK_ENOCONV,
+                     "k-means did not converge within --max-iter %d iterations "
+                     "(--require-convergence); no output written",
+                     o->km.max_iter);
+    } else if (st == ADK_OK && !m->converged) {
+        adk_ctx_warn(ctx, "no convergence within --max-iter %d iterations", o->km.max_iter);
+    }
     if (st == ADK_OK) {
         st = write_outputs(ctx, o, x, m, lab, dist);
     }
@@ -94,12 +103,6 @@ static int run(adk_ctx_t *ctx, void *opts, int npos, char **pos)
                m->n_iter, m->converged ? "yes" : "no",
                adk_dist_kernel_name((adk_kernel_t)m->kernel), secs);
         fflush(stdout);
-    }
-    if (st == ADK_OK && !m->converged) {
-        adk_ctx_warn(ctx, "no convergence within --max-iter %d iterations", o->km.max_iter);
-        if (o->require_conv) {
-            st = ADK_ERR(ctx, ADK_ENOCONV, "k-means did not converge (--require-convergence)");
-        }
     }
     adk_kmeans_model_free(m);
     free(lab);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "adk_cli.h"
+#include "adk_mem.h"
 #include "adk_io.h"
 #include "adk_json.h"
 #include "adk_kmeans.h"
@@ -114,7 +115,7 @@ static int run(adk_ctx_t *ctx, void *opts, int npos, char **pos)
     int32_t *lab = NULL;
     char src[4200];
     if (st == ADK_OK) {
-        lab = malloc((x->nloc ? x->nloc : 1) * sizeof(int32_t));
+        lab = adk_malloc((x->nloc ? x->nloc : 1) * sizeof(int32_t));
         st = adk_ctx_agree(ctx, lab ? ADK_OK : ADK_ERR(ctx, ADK_ENOMEM, "out of memory"));
     }
     if (st == ADK_OK) {

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "adk_cli.h"
+#include "adk_mem.h"
 #include "adk_io.h"
 #include "adk_kmeans.h"
 #include "adk_score.h"
@@ -94,9 +95,9 @@ static int run(adk_ctx_t *ctx, void *opts, int nargs, char **args)
                      m->d, input, x->d);
     }
     size_t nl = x ? (x->nloc ? x->nloc : 1) : 1;
-    int32_t *cl = malloc(nl * sizeof(int32_t));
-    double *dist = malloc(nl * sizeof(double));
-    uint8_t *flag = malloc(nl), *truth = labelled ? malloc(nl) : NULL;
+    int32_t *cl = adk_malloc(nl * sizeof(int32_t));
+    double *dist = adk_malloc(nl * sizeof(double));
+    uint8_t *flag = adk_malloc(nl), *truth = labelled ? adk_malloc(nl) : NULL;
     if (st == ADK_OK && (!cl || !dist || !flag || (labelled && !truth))) {
         st = ADK_ERR(ctx, ADK_ENOMEM, "out of memory");
     }

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "adk_cli.h"
+#include "adk_mem.h"
 #include "adk_io.h"
 #include "adk_kmeans.h"
 #include "adk_threshold.h"
@@ -75,7 +76,7 @@ static int training_rows(adk_ctx_t *ctx, const opts_t *o, const char *data,
     int32_t *cl = NULL;
     if (st == ADK_OK) { /* the same n and alignment: the data's partition */
         st = adk_rows_alloc(ctx, x->n, 1, x->align, data, 1, a);
-        cl = malloc((x->nloc ? x->nloc : 1) * sizeof(int32_t));
+        cl = adk_malloc((x->nloc ? x->nloc : 1) * sizeof(int32_t));
         st = adk_ctx_agree(ctx,
                            st == ADK_OK && !cl ? ADK_ERR(ctx, ADK_ENOMEM, "out of memory") : st);
     }

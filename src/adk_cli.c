@@ -2,6 +2,7 @@
  * adk_cli: table-driven option parsing and program start/end shared by all apps.
  */
 #include "adk_cli.h"
+#include "adk_mem.h"
 
 #include "adk_h5.h"
 #include "adk_sig.h"
@@ -133,11 +134,11 @@ static void print_help(const adk_ctx_t *ctx, const adk_cli_t *cli)
     fflush(stdout);
 }
 
-int adk_cli_parse(adk_ctx_t *ctx, const adk_cli_t *cli, int argc, char **argv, int *npos,
-                  char ***pos)
+static int parse_local(adk_ctx_t *ctx, const adk_cli_t *cli, int argc, char **argv, int *npos,
+                       char ***pos)
 {
     *npos = 0;
-    *pos = calloc((size_t)(argc > 0 ? argc : 1), sizeof(char *));
+    *pos = adk_calloc((size_t)(argc > 0 ? argc : 1), sizeof(char *));
     if (!*pos) {
         return ADK_ERR(ctx, ADK_ENOMEM, "out of memory");
     }
@@ -223,6 +224,13 @@ int adk_cli_parse(adk_ctx_t *ctx, const adk_cli_t *cli, int argc, char **argv, i
     return ADK_OK;
 }
 
+int adk_cli_parse(adk_ctx_t *ctx, const adk_cli_t *cli, int argc, char **argv, int *npos,
+                  char ***pos)
+{
+    /* every rank parses the same argv, but an allocation can still fail on one of them */
+    return adk_ctx_agree(ctx, parse_local(ctx, cli, argc, argv, npos, pos));
+}
+
 int adk_cli_parse_list(adk_ctx_t *ctx, const char *opt, const char *s, double **out, size_t *n)
 {
     *out = NULL;
@@ -231,7 +239,7 @@ int adk_cli_parse_list(adk_ctx_t *ctx, const char *opt, const char *s, double **
     for (const char *p = s; *p; p++) {
         cap += *p == ',';
     }
-    double *v = malloc(cap * sizeof(double));
+    double *v = adk_malloc(cap * sizeof(double));
     if (!v) {
         return ADK_ERR(ctx, ADK_ENOMEM, "out of memory");
     }
@@ -275,7 +283,9 @@ int adk_cli_begin(int *argc, char ***argv, adk_ctx_t **ctx)
         int rank = 0;
         MPI_Comm_rank(MPI_COMM_WORLD, &rank);
         if (rank == 0) {
-            fprintf(stderr, "%s: cannot set up the run: %s\n", (*argv)[0], adk_strerror(st));
+            const char *slash = strrchr((*argv)[0], '/');
+            fprintf(stderr, "%s: cannot set up the run: %s\n", slash ? slash + 1 : (*argv)[0],
+                    adk_strerror(st));
         }
     }
     return st;

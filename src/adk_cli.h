@@ -39,8 +39,7 @@ typedef struct {
 /**
  * Parse argv against the table. Positional arguments are returned in order (pointers into argv).
  * @return ADK_OK; ADK_EXIT after printing --help/--version (exit 0); ADK_EINVAL for a usage error
- *         (message stored). Every rank parses the same argv, so the result is already agreed.
- * Local, but prints only on rank 0.
+ *         (message stored); ADK_ENOMEM; agreed. Collective (rank 0 prints the help).
  */
 int adk_cli_parse(adk_ctx_t *ctx, const adk_cli_t *cli, int argc, char **argv, int *npos,
                   char ***pos);
@@ -48,13 +47,13 @@ int adk_cli_parse(adk_ctx_t *ctx, const adk_cli_t *cli, int argc, char **argv, i
 /**
  * Program start: MPI_Init, library error handlers off (GSL, HDF5), context creation.
  * @return ADK_OK or a status; on failure *ctx may be NULL and the program should return
- *         adk_cli_end(NULL, st).
+ *         adk_cli_end(NULL, st). Collective over MPI_COMM_WORLD.
  */
 int adk_cli_begin(int *argc, char ***argv, adk_ctx_t **ctx);
 
 /**
  * Program end: report an agreed failure once from rank 0, free the context, MPI_Finalize.
- * @return the process exit code for @p st (README "Exit codes").
+ * @return the process exit code for @p st (README "Exit codes"). Collective.
  */
 int adk_cli_end(adk_ctx_t *ctx, int st);
 

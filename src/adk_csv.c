@@ -4,6 +4,7 @@
  * exactly one rank whatever the line lengths.
  */
 #include "adk_csv.h"
+#include "adk_mem.h"
 
 #include <errno.h>
 #include <math.h>
@@ -198,7 +199,7 @@ static int keep_first(void *ud, long long ci, long long li, long long off, char 
     (void)li;
     (void)off;
     if (ci == 0) {
-        *(char **)ud = strdup(text);
+        *(char **)ud = adk_strdup(text);
     }
     return 0;
 }
@@ -414,9 +415,9 @@ int adk_csv_read(adk_ctx_t *ctx, const char *file, int64_t align, const char *la
 
     /* Pass 1b: find byte offsets of the first line of every rank's block. */
     if (st == ADK_OK) {
-        want = malloc(size * sizeof(long long));
-        offs = malloc(size * sizeof(long long));
-        lines = malloc(size * sizeof(long long));
+        want = adk_malloc(size * sizeof(long long));
+        offs = adk_malloc(size * sizeof(long long));
+        lines = adk_malloc(size * sizeof(long long));
         if (!want || !offs || !lines) {
             st = ADK_ERR(ctx, ADK_ENOMEM, "out of memory");
         }
@@ -432,8 +433,8 @@ int adk_csv_read(adk_ctx_t *ctx, const char *file, int64_t align, const char *la
             }
             offs[t] = lines[t] = -1;
         }
-        long long *loff = malloc((nwant ? nwant : 1) * sizeof(long long));
-        long long *lli = malloc((nwant ? nwant : 1) * sizeof(long long));
+        long long *loff = adk_malloc((nwant ? nwant : 1) * sizeof(long long));
+        long long *lli = adk_malloc((nwant ? nwant : 1) * sizeof(long long));
         if (!loff || !lli) {
             st = ADK_ERR(ctx, ADK_ENOMEM, "out of memory");
         } else if (nwant > 0) {

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include "adk_ctx.h"
+#include "adk_mem.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -51,7 +52,7 @@ static char *join_args(int argc, char **argv)
     for (int i = 0; i < argc; i++) {
         len += strlen(argv[i]) + 3;
     }
-    char *s = malloc(len);
+    char *s = adk_malloc(len);
     if (!s) {
         return NULL;
     }
@@ -75,15 +76,15 @@ static char *join_args(int argc, char **argv)
 int adk_ctx_create(MPI_Comm comm, int argc, char **argv, adk_ctx_t **out)
 {
     *out = NULL;
-    adk_ctx_t *ctx = calloc(1, sizeof(*ctx));
+    adk_ctx_t *ctx = adk_calloc(1, sizeof(*ctx));
     int ok = ctx != NULL;
     if (ok) {
         ctx->comm = MPI_COMM_NULL;
         const char *p = (argc > 0 && argv && argv[0]) ? argv[0] : "adkit";
         const char *slash = strrchr(p, '/');
         snprintf(ctx->prog, sizeof(ctx->prog), "%s", slash ? slash + 1 : p);
-        ctx->cmdline = argc > 0 ? join_args(argc, argv) : strdup("");
-        ctx->inputs = strdup("");
+        ctx->cmdline = argc > 0 ? join_args(argc, argv) : adk_strdup("");
+        ctx->inputs = adk_strdup("");
         ctx->fail_rank = -1;
         ok = ctx->cmdline && ctx->inputs;
     }
@@ -177,18 +178,24 @@ void adk_ctx_clear(adk_ctx_t *ctx)
 
 int adk_ctx_agree(adk_ctx_t *ctx, int st)
 {
-    /* MINLOC over (rank if failed else size, status): the lowest failing rank wins. */
+    /* MINLOC over (where, status): the lowest failing rank that holds a message wins, then the
+     * lowest failing rank. Agreeing again on an agreed failure (every rank passes it on) so keeps
+     * the rank whose message explains it. */
+    const int size = ctx->size;
     struct {
         int where;
         int code;
-    } in = {st != ADK_OK ? ctx->rank : ctx->size, st}, res;
+    } in = {2 * size, st}, res;
+    if (st != ADK_OK) {
+        in.where = ctx->err_code != ADK_OK ? ctx->rank : size + ctx->rank;
+    }
     if (MPI_Allreduce(&in, &res, 1, MPI_2INT, MPI_MINLOC, ctx->comm) != MPI_SUCCESS) {
         return ADK_ERR(ctx, ADK_EMPI, "MPI_Allreduce failed while agreeing on a status");
     }
-    if (res.where >= ctx->size) {
+    if (res.where >= 2 * size) {
         return ADK_OK;
     }
-    ctx->fail_rank = res.where;
+    ctx->fail_rank = res.where % size;
     return res.code;
 }
 
@@ -293,7 +300,7 @@ int adk_ctx_seed(const adk_ctx_t *ctx, uint64_t *seed)
 int adk_ctx_add_input(adk_ctx_t *ctx, const char *spec)
 {
     size_t len = strlen(ctx->inputs) + strlen(spec) + 2;
-    char *s = malloc(len);
+    char *s = adk_malloc(len);
     if (!s) {
         return ADK_ERR(ctx, ADK_ENOMEM, "out of memory");
     }

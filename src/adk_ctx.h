@@ -59,6 +59,7 @@ int adk_ctx_create(MPI_Comm comm, int argc, char **argv, adk_ctx_t **out);
 /** Free a context (NULL is a no-op). Collective unless NULL. */
 void adk_ctx_free(adk_ctx_t *ctx);
 
+/* Accessors. Local. */
 MPI_Comm adk_ctx_comm(const adk_ctx_t *ctx);
 int adk_ctx_rank(const adk_ctx_t *ctx);
 int adk_ctx_size(const adk_ctx_t *ctx);
@@ -86,8 +87,9 @@ int adk_ctx_err(adk_ctx_t *ctx, int code, const char *file, int line, const char
 /**
  * Agree on a status before a collective that could otherwise hang.
  * Every rank passes its local status; every rank gets back the status of the lowest failing
- * rank (ADK_OK when none failed), and the context remembers which rank that was, so
- * adk_ctx_report can print its message.
+ * rank that recorded a message (else of the lowest failing rank; ADK_OK when none failed), and
+ * the context remembers which rank that was, so adk_ctx_report can print its message. Agreeing
+ * again on an agreed failure therefore keeps the rank that explains it.
  * Collective.
  */
 int adk_ctx_agree(adk_ctx_t *ctx, int st);
@@ -121,30 +123,31 @@ void adk_ctx_info(const adk_ctx_t *ctx, const char *fmt, ...) ADK_PRINTF(2, 3);
 /** Warning on stderr from rank 0 ("prog: warning: ..."), even when quiet. Local. */
 void adk_ctx_warn(const adk_ctx_t *ctx, const char *fmt, ...) ADK_PRINTF(2, 3);
 
+/* Quiet mode (no progress lines). Local. */
 void adk_ctx_set_quiet(adk_ctx_t *ctx, int quiet);
 int adk_ctx_quiet(const adk_ctx_t *ctx);
 
-/* Provenance recorded into every output file. */
+/* Provenance recorded into every output file (adk_prov). Local. */
 void adk_ctx_set_seed(adk_ctx_t *ctx, uint64_t seed);
 int adk_ctx_seed(const adk_ctx_t *ctx, uint64_t *seed); /* 1 if a seed was set */
 /** Append an input spec to the provenance list. Local. */
 int adk_ctx_add_input(adk_ctx_t *ctx, const char *spec);
 const char *adk_ctx_inputs(const adk_ctx_t *ctx);
 
-/** Map a status to the documented process exit code. */
+/** Map a status to the documented process exit code. Local. */
 int adk_exit_code(int st);
 
-/** Human name of a status code ("bad data", ...). */
+/** Human name of a status code ("bad data", ...). Local. */
 const char *adk_strerror(int st);
 
-/* Wall-clock seconds (MPI_Wtime). */
+/* Wall-clock seconds (MPI_Wtime) and the phase timers. Local. */
 double adk_now(void);
 void adk_ctx_tic(adk_ctx_t *ctx, int phase);
 void adk_ctx_toc(adk_ctx_t *ctx, int phase);
 /** MAX over ranks of each phase's accumulated seconds. Collective. */
 int adk_ctx_timings(adk_ctx_t *ctx, double out[ADK_T_NPHASE]);
 
-/** Version string "adkit X.Y.Z (commit)". */
+/** Version string "adkit X.Y.Z (commit)". Local. */
 const char *adk_version(void);
 
 #endif

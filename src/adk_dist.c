@@ -2,6 +2,7 @@
  * adk_dist: chunked GEMM distance blocks and nearest-centre search (see adk_dist.h).
  */
 #include "adk_dist.h"
+#include "adk_mem.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -36,14 +37,14 @@ struct adk_dist_ws {
 int adk_centres_alloc(size_t k, size_t d, adk_centres_t **out)
 {
     *out = NULL;
-    adk_centres_t *c = calloc(1, sizeof(*c));
+    adk_centres_t *c = adk_calloc(1, sizeof(*c));
     if (!c) {
         return ADK_ENOMEM;
     }
     c->k = k;
     c->d = d;
-    c->c = calloc(k > 0 && d > 0 ? k * d : 1, sizeof(double));
-    c->cn = calloc(k ? k : 1, sizeof(double));
+    c->c = adk_calloc(k > 0 && d > 0 ? k * d : 1, sizeof(double));
+    c->cn = adk_calloc(k ? k : 1, sizeof(double));
     if (!c->c || !c->cn) {
         adk_centres_free(c);
         return ADK_ENOMEM;
@@ -78,7 +79,7 @@ void adk_centres_set(adk_centres_t *c, const double *src)
 int adk_dist_ws_alloc(size_t k, size_t d, adk_dist_ws_t **out)
 {
     *out = NULL;
-    adk_dist_ws_t *ws = calloc(1, sizeof(*ws));
+    adk_dist_ws_t *ws = adk_calloc(1, sizeof(*ws));
     if (!ws) {
         return ADK_ENOMEM;
     }
@@ -86,12 +87,12 @@ int adk_dist_ws_alloc(size_t k, size_t d, adk_dist_ws_t **out)
     ws->kmax = k;
     ws->d = d;
     ws->kernel = ADK_KERNEL_BLAS;
-    ws->rows = calloc(ADK_DIST_CHUNK * (d ? d : 1), sizeof(double));
-    ws->dist = calloc(ADK_DIST_CHUNK * (k ? k : 1), sizeof(double));
-    ws->pack = calloc((d ? d : 1) * (np ? np : 1) * PANEL, sizeof(double));
-    ws->pcn = calloc((np ? np : 1) * PANEL, sizeof(double));
-    ws->lab = calloc(ADK_DIST_CHUNK, sizeof(int32_t));
-    ws->best = calloc(ADK_DIST_CHUNK, sizeof(double));
+    ws->rows = adk_calloc(ADK_DIST_CHUNK * (d ? d : 1), sizeof(double));
+    ws->dist = adk_calloc(ADK_DIST_CHUNK * (k ? k : 1), sizeof(double));
+    ws->pack = adk_calloc((d ? d : 1) * (np ? np : 1) * PANEL, sizeof(double));
+    ws->pcn = adk_calloc((np ? np : 1) * PANEL, sizeof(double));
+    ws->lab = adk_calloc(ADK_DIST_CHUNK, sizeof(int32_t));
+    ws->best = adk_calloc(ADK_DIST_CHUNK, sizeof(double));
     if (!ws->rows || !ws->dist || !ws->pack || !ws->pcn || !ws->lab || !ws->best) {
         adk_dist_ws_free(ws);
         return ADK_ENOMEM;

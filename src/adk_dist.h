@@ -59,6 +59,7 @@ void adk_dist_blocks(adk_dist_ws_t *ws, const adk_centres_t *c, const double *x,
 /**
  * As adk_dist_blocks, on the rows minus @p shift (d values), without changing x: k-means works on
  * mean-centred rows for accuracy, one chunk at a time so no centred copy of the data exists.
+ * Local.
  */
 void adk_dist_blocks_shifted(adk_dist_ws_t *ws, const adk_centres_t *c, const double *x, size_t n,
                              int64_t row0, const double *shift, adk_dist_chunk_fn fn, void *ud);
@@ -98,7 +99,7 @@ int adk_dist_agree_kernel(adk_ctx_t *ctx, adk_dist_ws_t *ws, adk_kernel_t kern);
 /** The kernel a workspace uses. Local. */
 adk_kernel_t adk_dist_ws_kernel(const adk_dist_ws_t *ws);
 
-/** Parse "auto", "blas", "avx512"; -1 for anything else. */
+/** Parse "auto", "blas", "avx512" (-1 for anything else), and the name of a kernel. Local. */
 int adk_dist_kernel_parse(const char *s);
 const char *adk_dist_kernel_name(adk_kernel_t k);
 
@@ -123,10 +124,11 @@ void adk_dist_nearest_blocks(adk_dist_ws_t *ws, const adk_centres_t *c, const do
 void adk_dist_sq_assigned(const adk_dist_ws_t *ws, const double *rows, const int32_t *label,
                           size_t count, const double *cen, double *out);
 
-/** Squared Euclidean distance summed directly in feature order (exact form, no cancellation). */
+/** Squared Euclidean distance summed directly in feature order (exact form, no cancellation).
+ * Local. */
 double adk_dist_sq(const double *x, const double *c, size_t d);
 
-/** Squared norm of a row. */
+/** Squared norm of a row. Local. */
 double adk_dist_norm2(const double *x, size_t d);
 
 #endif

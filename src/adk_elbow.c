@@ -5,6 +5,7 @@
  * whose difference curve is flat up to rounding.
  */
 #include "adk_elbow.h"
+#include "adk_mem.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -84,7 +85,7 @@ int adk_elbow_kneedle(const double *x, const double *y, size_t n, adk_knee_shape
     if (n == 0) {
         return ADK_OK;
     }
-    double *xn = malloc(3 * n * sizeof(double));
+    double *xn = adk_malloc(3 * n * sizeof(double));
     if (!xn) {
         return ADK_ENOMEM;
     }

@@ -3,6 +3,7 @@
  * densities through a GSL Cholesky factor, and the model file.
  */
 #include "adk_gauss.h"
+#include "adk_mem.h"
 
 #include "adk_h5.h"
 #include "adk_moments.h"
@@ -51,18 +52,18 @@ void adk_gauss_free(adk_gauss_t *g)
 
 static adk_gauss_t *gauss_new(adk_gauss_kind_t kind, size_t d)
 {
-    adk_gauss_t *g = calloc(1, sizeof(*g));
+    adk_gauss_t *g = adk_calloc(1, sizeof(*g));
     if (!g) {
         return NULL;
     }
     g->kind = kind;
     g->d = d;
     size_t dd = d ? d : 1;
-    g->mu = calloc(dd, sizeof(double));
-    g->var = calloc(dd, sizeof(double));
+    g->mu = adk_calloc(dd, sizeof(double));
+    g->var = adk_calloc(dd, sizeof(double));
     if (kind == ADK_GAUSS_FULL) {
-        g->cov = calloc(dd * dd, sizeof(double));
-        g->chol = calloc(dd * dd, sizeof(double));
+        g->cov = adk_calloc(dd * dd, sizeof(double));
+        g->chol = adk_calloc(dd * dd, sizeof(double));
     }
     if (!g->mu || !g->var || (kind == ADK_GAUSS_FULL && (!g->cov || !g->chol))) {
         adk_gauss_free(g);
@@ -118,7 +119,7 @@ static int prepare(adk_ctx_t *ctx, adk_gauss_t *g, const char *what, const char 
                    const char *hint_sing)
 {
     const size_t d = g->d;
-    size_t *bad = malloc((d ? d : 1) * sizeof(size_t));
+    size_t *bad = adk_malloc((d ? d : 1) * sizeof(size_t));
     if (!bad) {
         return ADK_ERR(ctx, ADK_ENOMEM, "out of memory");
     }
@@ -275,7 +276,7 @@ int adk_gauss_logpdf(adk_ctx_t *ctx, const adk_gauss_t *g, const double *x, size
         }
         return ADK_OK;
     }
-    double *z = malloc((d ? d : 1) * sizeof(double));
+    double *z = adk_malloc((d ? d : 1) * sizeof(double));
     if (!z) {
         return ADK_ERR(ctx, ADK_ENOMEM, "out of memory");
     }

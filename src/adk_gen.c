@@ -5,6 +5,7 @@
  * generating the next, which keeps memory at one slab whatever the number of rows.
  */
 #include "adk_gen.h"
+#include "adk_mem.h"
 
 #include <float.h>
 #include <math.h>
@@ -131,11 +132,11 @@ int adk_gen_blobs_alloc(adk_ctx_t *ctx, const adk_gen_blobs_params_t *p, adk_gen
     *out = NULL;
     ADK_CHECK(check_params(ctx, p));
     size_t kd = (size_t)p->k * (size_t)p->d;
-    adk_gen_blobs_t *b = calloc(1, sizeof(*b));
+    adk_gen_blobs_t *b = adk_calloc(1, sizeof(*b));
     if (b) {
-        b->centers = malloc(kd * sizeof(double));
-        b->std = malloc((size_t)p->k * sizeof(double));
-        b->centers_spec = p->centers && p->centers_spec ? strdup(p->centers_spec) : NULL;
+        b->centers = adk_malloc(kd * sizeof(double));
+        b->std = adk_malloc((size_t)p->k * sizeof(double));
+        b->centers_spec = p->centers && p->centers_spec ? adk_strdup(p->centers_spec) : NULL;
     }
     if (!b || !b->centers || !b->std || (p->centers && p->centers_spec && !b->centers_spec)) {
         adk_gen_blobs_free(b);
@@ -240,9 +241,9 @@ int adk_gen_blobs_write(adk_ctx_t *ctx, const adk_gen_blobs_t *b, const char *pa
     int64_t rounds = (most + slab - 1) / slab;
     size_t d = (size_t)b->d, vals = (size_t)slab * d;
     int f32 = b->dtype == ADK_F32;
-    double *x = malloc(vals * sizeof(double));
-    float *xf = f32 ? malloc(vals * sizeof(float)) : NULL;
-    int32_t *lab = malloc((size_t)slab * sizeof(int32_t));
+    double *x = adk_malloc(vals * sizeof(double));
+    float *xf = f32 ? adk_malloc(vals * sizeof(float)) : NULL;
+    int32_t *lab = adk_malloc((size_t)slab * sizeof(int32_t));
     adk_out_t *o = NULL;
     adk_odset_t *dx = NULL, *dl = NULL;
     int st = ADK_OK;

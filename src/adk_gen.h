@@ -48,7 +48,8 @@ typedef struct adk_gen_blobs {
     char *centers_spec; /* NULL when the centres were drawn */
 } adk_gen_blobs_t;
 
-/** Parameters as adkit-gen's defaults: n 100, d 2, k 3, std 1, box [-10, 10], seed 0, f64. */
+/** Parameters as adkit-gen's defaults: n 100, d 2, k 3, std 1, box [-10, 10], seed 0, f64.
+ * Local. */
 void adk_gen_blobs_params_default(adk_gen_blobs_params_t *p);
 
 /**

@@ -15,6 +15,7 @@
 #include <hdf5.h>
 
 #include "adk_h5.h"
+#include "adk_mem.h"
 
 /* Bytes per rank per collective call: large I/O is split into rounds every rank joins. */
 #define ADK_H5_SLAB_BYTES ((size_t)256 << 20)
@@ -58,15 +59,15 @@ int adk_h5_split_spec(adk_ctx_t *ctx, const char *spec, char **file, char **dset
     }
     const char *sep = strstr(spec, ":/");
     if (sep) {
-        *file = strndup(spec, (size_t)(sep - spec));
-        *dset = strdup(sep + 1);
+        *file = adk_strndup(spec, (size_t)(sep - spec));
+        *dset = adk_strdup(sep + 1);
     } else if (ends_with(spec, ".csv") || ends_with(spec, ".txt")) {
-        *file = strdup(spec);
+        *file = adk_strdup(spec);
         *is_csv = 1;
         return *file ? ADK_OK : ADK_ERR(ctx, ADK_ENOMEM, "out of memory");
     } else if (ends_with(spec, ".h5") || ends_with(spec, ".hdf5") || ends_with(spec, ".he5")) {
-        *file = strdup(spec);
-        *dset = strdup("/data");
+        *file = adk_strdup(spec);
+        *dset = adk_strdup("/data");
     } else {
         return ADK_ERR(ctx, ADK_EINVAL,
                        "cannot tell the format of '%s': use FILE.h5:/dataset or FILE.csv", spec);
@@ -131,11 +132,11 @@ int adk_h5_open(adk_ctx_t *ctx, const char *file, adk_h5_t **out)
     if (st != ADK_OK) {
         return st; /* agreed: every rank got the same broadcast verdict */
     }
-    adk_h5_t *f = calloc(1, sizeof(*f));
+    adk_h5_t *f = adk_calloc(1, sizeof(*f));
     if (f) {
         f->ctx = ctx;
         f->fid = -1;
-        f->name = strdup(file);
+        f->name = adk_strdup(file);
     }
     st = adk_ctx_agree(ctx, f && f->name ? ADK_OK : ADK_ERR(ctx, ADK_ENOMEM, "out of memory"));
     if (st == ADK_OK) {
@@ -281,6 +282,17 @@ int adk_h5_xfer_rows(adk_ctx_t *ctx, hid_t ds, hid_t memtype, void *buf, int64_t
     return st;
 }
 
+/* Number of values an attribute holds (1 for a scalar), or -1. */
+static hssize_t attr_npoints(hid_t a)
+{
+    hid_t sp = H5Aget_space(a);
+    hssize_t n = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
+    if (sp >= 0) {
+        H5Sclose(sp);
+    }
+    return n;
+}
+
 int adk_h5_attr(adk_h5_t *f, const char *obj, const char *name, adk_attr_kind_t kind, void *out,
                 size_t len, int *found)
 {
@@ -298,6 +310,10 @@ int adk_h5_attr(adk_h5_t *f, const char *obj, const char *name, adk_attr_kind_t 
         if (!found) {
             st = ADK_ERR(ctx, ADK_EDATA, "%s: no attribute '%s' on '%s'", file, name, obj);
         }
+    } else if (attr_npoints(a) != 1) {
+        /* H5Aread writes every element: an array attribute would overflow the one value */
+        st = ADK_ERR(ctx, ADK_EDATA, "%s: attribute '%s' on '%s' is not a single value", file, name,
+                     obj);
     } else if (kind != ADK_ATTR_STR) {
         hid_t mt = kind == ADK_ATTR_F64 ? H5T_NATIVE_DOUBLE : H5T_NATIVE_UINT64;
         if (H5Aread(a, mt, out) < 0) {
@@ -321,7 +337,7 @@ int adk_h5_attr(adk_h5_t *f, const char *obj, const char *name, adk_attr_kind_t 
             H5Tclose(mt);
         } else if (t >= 0 && H5Tget_class(t) == H5T_STRING) {
             size_t sz = H5Tget_size(t);
-            char *s = calloc(sz + 1, 1);
+            char *s = adk_calloc(sz + 1, 1);
             if (s && H5Aread(a, t, s) >= 0) {
                 snprintf(buf, len, "%s", s);
             } else {
@@ -403,6 +419,12 @@ int adk_h5_read_rows(adk_h5_t *f, const char *dset, const char *what, int64_t al
         if (st == ADK_OK && (dims[0] == 0 || dims[1] == 0)) {
             st = ADK_ERR(ctx, ADK_EDATA, "%s: empty data (%llu x %llu)", what,
                          (unsigned long long)dims[0], (unsigned long long)dims[1]);
+        } else if (st == ADK_OK && (dims[0] > (hsize_t)INT64_MAX ||
+                                    dims[1] > SIZE_MAX / sizeof(double) / dims[0])) {
+            /* a declared size (a tiny file can declare any) whose bytes overflow size_t would
+             * wrap the row block's allocation to a few bytes */
+            st = ADK_ERR(ctx, ADK_EDATA, "%s: %llu x %llu values cannot be held in memory", what,
+                         (unsigned long long)dims[0], (unsigned long long)dims[1]);
         }
     }
     if (st == ADK_OK) {
@@ -448,7 +470,7 @@ int adk_h5_read_labels(adk_h5_t *f, const char *dset, const char *noun, double m
         }
     }
     if (st == ADK_OK) {
-        tmp = malloc((rows->nloc ? rows->nloc : 1) * sizeof(double));
+        tmp = adk_malloc((rows->nloc ? rows->nloc : 1) * sizeof(double));
         st = tmp ? adk_rows_alloc_labels(ctx, rows) : ADK_ERR(ctx, ADK_ENOMEM, "out of memory");
         st = adk_ctx_agree(ctx, st);
     }
@@ -497,18 +519,20 @@ int adk_h5_read_small(adk_h5_t *f, const char *dset, size_t max_elems, double **
         if (*ndims < 1 || *ndims > 2) {
             st = ADK_ERR(ctx, ADK_EDATA, "%s: dataset is %d-D, expected 1-D or 2-D", spec, *ndims);
         } else {
-            *rows = (int64_t)dims[0];
-            *cols = *ndims == 2 ? (int64_t)dims[1] : 1;
-            if ((uint64_t)(*rows) * (uint64_t)(*cols) > max_elems) {
-                st = ADK_ERR(ctx, ADK_EDATA, "%s: %lld x %lld is too large (limit %zu values)",
-                             spec, (long long)*rows, (long long)*cols, max_elems);
-            } else if (*rows == 0 || *cols == 0) {
+            hsize_t r = dims[0], c = *ndims == 2 ? dims[1] : 1;
+            *rows = (int64_t)r;
+            *cols = (int64_t)c;
+            /* divide rather than multiply: the declared extents may overflow any product */
+            if (r == 0 || c == 0) {
                 st = ADK_ERR(ctx, ADK_EDATA, "%s: empty dataset", spec);
+            } else if (r > max_elems / c) {
+                st = ADK_ERR(ctx, ADK_EDATA, "%s: %llu x %llu is too large (limit %zu values)",
+                             spec, (unsigned long long)r, (unsigned long long)c, max_elems);
             }
         }
     }
     if (st == ADK_OK) {
-        *out = malloc((size_t)(*rows * *cols) * sizeof(double));
+        *out = adk_malloc((size_t)(*rows * *cols) * sizeof(double));
         st = adk_ctx_agree(ctx, *out ? ADK_OK : ADK_ERR(ctx, ADK_ENOMEM, "out of memory"));
     }
     if (st == ADK_OK) {

@@ -19,7 +19,7 @@ static int split_h5(adk_ctx_t *ctx, const char *spec, int labels, char **file, c
     } else if (st == ADK_OK && is_csv) {
         st = ADK_ERR(ctx, ADK_EINVAL, "'%s': expected an HDF5 dataset (FILE.h5:/path)", spec);
     }
-    return st;
+    return adk_ctx_agree(ctx, st);
 }
 
 int adk_io_read(adk_ctx_t *ctx, const char *spec, const adk_read_opts_t *opts, adk_rows_t **out)
@@ -31,8 +31,8 @@ int adk_io_read(adk_ctx_t *ctx, const char *spec, const adk_read_opts_t *opts, a
     *out = NULL;
     char *file = NULL, *dset = NULL;
     int is_csv = 0;
-    /* Same spec on every rank, so the parse verdict is already agreed. */
-    int st = adk_h5_split_spec(ctx, spec, &file, &dset, &is_csv);
+    /* the same spec on every rank, but its copies can fail to allocate on one */
+    int st = adk_ctx_agree(ctx, adk_h5_split_spec(ctx, spec, &file, &dset, &is_csv));
     if (st == ADK_OK && is_csv) {
         st = adk_csv_read(ctx, file, opts->align, opts->label_col, out);
     } else if (st == ADK_OK && opts->label_col) {

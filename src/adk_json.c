@@ -2,6 +2,7 @@
  * adk_json: exact numbers and newline-terminated text for the JSON summaries (see adk_json.h).
  */
 #include "adk_json.h"
+#include "adk_mem.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -47,7 +48,7 @@ char *adk_json_text(const cJSON *o)
         return NULL;
     }
     size_t len = strlen(p);
-    char *text = malloc(len + 2);
+    char *text = adk_malloc(len + 2);
     if (text) {
         memcpy(text, p, len);
         memcpy(text + len, "\n", 2);

@@ -13,6 +13,7 @@
  * so the ||x||^2 - 2x.c + ||c||^2 form loses less to cancellation.
  */
 #include "adk_kmeans.h"
+#include "adk_mem.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -66,13 +67,13 @@ void adk_kmeans_params_default(adk_kmeans_params_t *p)
 int adk_kmeans_model_alloc(size_t k, size_t d, adk_kmeans_model_t **out)
 {
     *out = NULL;
-    adk_kmeans_model_t *m = calloc(1, sizeof(*m));
+    adk_kmeans_model_t *m = adk_calloc(1, sizeof(*m));
     if (!m) {
         return ADK_ENOMEM;
     }
     m->k = k;
     m->d = d;
-    m->centroids = calloc(k > 0 && d > 0 ? k * d : 1, sizeof(double));
+    m->centroids = adk_calloc(k > 0 && d > 0 ? k * d : 1, sizeof(double));
     if (!m->centroids) {
         free(m);
         return ADK_ENOMEM;
@@ -306,7 +307,10 @@ static int kpp_sample(kpp_t *kp, adk_rng_t *rng, int64_t *cand)
     for (size_t i = 0; i < f->nloc; i++) {
         mx = kp->closest[i] > mx ? kp->closest[i] : mx;
     }
-    MPI_Allreduce(MPI_IN_PLACE, &mx, 1, MPI_DOUBLE, MPI_MAX, comm);
+    int st = adk_ctx_allreduce(f->ctx, MPI_IN_PLACE, &mx, 1, MPI_DOUBLE, MPI_MAX);
+    if (st != ADK_OK) {
+        return st;
+    }
     int e = adk_repro_exponent(mx);
     unsigned __int128 loc = 0;
     for (size_t i = 0; i < f->nloc; i++) {
@@ -314,11 +318,19 @@ static int kpp_sample(kpp_t *kp, adk_rng_t *rng, int64_t *cand)
     }
     uint64_t dl[4], pre[4] = {0, 0, 0, 0}, tot[4];
     u128_digits(loc, dl);
-    MPI_Exscan(dl, pre, 4, MPI_UINT64_T, MPI_SUM, comm);
+    st = MPI_Exscan(dl, pre, 4, MPI_UINT64_T, MPI_SUM, comm) == MPI_SUCCESS
+             ? ADK_OK
+             : ADK_ERR(f->ctx, ADK_EMPI, "MPI_Exscan failed");
+    st = adk_ctx_agree(f->ctx, st);
+    if (st == ADK_OK) {
+        st = adk_ctx_allreduce(f->ctx, dl, tot, 4, MPI_UINT64_T, MPI_SUM);
+    }
+    if (st != ADK_OK) {
+        return st;
+    }
     if (adk_ctx_rank(f->ctx) == 0) {
         memset(pre, 0, sizeof(pre));
     }
-    MPI_Allreduce(dl, tot, 4, MPI_UINT64_T, MPI_SUM, comm);
     unsigned __int128 start = digits_u128(pre), total = digits_u128(tot);
     for (int t = 0; t < kp->ntrial; t++) {
         uint64_t r = adk_rng_u64(rng);
@@ -340,10 +352,7 @@ static int kpp_sample(kpp_t *kp, adk_rng_t *rng, int64_t *cand)
             }
         }
     }
-    if (MPI_Allreduce(MPI_IN_PLACE, cand, kp->ntrial, MPI_INT64_T, MPI_MIN, comm) != MPI_SUCCESS) {
-        return adk_ctx_agree(f->ctx, ADK_ERR(f->ctx, ADK_EMPI, "MPI_Allreduce failed"));
-    }
-    return ADK_OK;
+    return adk_ctx_allreduce(f->ctx, MPI_IN_PLACE, cand, kp->ntrial, MPI_INT64_T, MPI_MIN);
 }
 
 /* Greedy k-means++ (scikit-learn's _kmeans_plusplus): 2 + floor(ln k) trials per centre. */
@@ -353,10 +362,10 @@ static int init_kmeanspp(fit_t *f, adk_rng_t *rng, double *centres)
     int ntrial = 2 + (int)log((double)k);
     kpp_t kp = {f, NULL, ntrial, NULL, NULL, 0};
     adk_centres_t *cc = NULL;
-    int64_t *cand = malloc((size_t)ntrial * sizeof(int64_t));
-    double *crow = malloc((size_t)ntrial * d * sizeof(double));
-    kp.closest = malloc((f->nloc ? f->nloc : 1) * sizeof(double));
-    kp.ppart = calloc((size_t)ntrial, sizeof(double));
+    int64_t *cand = adk_malloc((size_t)ntrial * sizeof(int64_t));
+    double *crow = adk_malloc((size_t)ntrial * d * sizeof(double));
+    kp.closest = adk_malloc((f->nloc ? f->nloc : 1) * sizeof(double));
+    kp.ppart = adk_calloc((size_t)ntrial, sizeof(double));
     int st = (cand && crow && kp.closest && kp.ppart) ? ADK_OK : ADK_ENOMEM;
     if (st == ADK_OK) {
         st = adk_centres_alloc((size_t)ntrial, d, &cc);
@@ -436,7 +445,7 @@ static int init_kmeanspp(fit_t *f, adk_rng_t *rng, double *centres)
 static int init_random(fit_t *f, adk_rng_t *rng, double *centres)
 {
     size_t k = f->k;
-    int64_t *g = malloc(k * sizeof(int64_t));
+    int64_t *g = adk_malloc(k * sizeof(int64_t));
     int st = adk_ctx_agree(f->ctx, g ? ADK_OK : ADK_ERR(f->ctx, ADK_ENOMEM, "out of memory"));
     if (st != ADK_OK) {
         free(g);
@@ -479,11 +488,11 @@ static int relocate(fit_t *f, const double *old, int64_t *counts)
 {
     size_t k = f->k, d = f->d, m = 0;
     int size = adk_ctx_size(f->ctx);
-    int32_t *empty = malloc(k * sizeof(int32_t));
-    far_t *mine = malloc(k * sizeof(far_t));
-    far_t *all = malloc(k * (size_t)size * sizeof(far_t));
-    int64_t *rows = malloc(k * sizeof(int64_t));
-    double *xr = malloc(k * d * sizeof(double));
+    int32_t *empty = adk_malloc(k * sizeof(int32_t));
+    far_t *mine = adk_malloc(k * sizeof(far_t));
+    far_t *all = adk_malloc(k * (size_t)size * sizeof(far_t));
+    int64_t *rows = adk_malloc(k * sizeof(int64_t));
+    double *xr = adk_malloc(k * d * sizeof(double));
     int st = (empty && mine && all && rows && xr) ? ADK_OK : ADK_ERR(f->ctx, ADK_ENOMEM, "oom");
     st = adk_ctx_agree(f->ctx, st);
     for (size_t c = 0; st == ADK_OK && c < k; c++) {
@@ -627,8 +636,8 @@ static int mstep(fit_t *f, double *newc, int64_t *counts, double *shift_tot)
 static int lloyd_run(fit_t *f, const adk_kmeans_params_t *p, int run, run_t *res)
 {
     size_t k = f->k, d = f->d;
-    double *newc = malloc(k * d * sizeof(double));
-    int64_t *counts = malloc(k * sizeof(int64_t));
+    double *newc = adk_malloc(k * d * sizeof(double));
+    int64_t *counts = adk_malloc(k * sizeof(int64_t));
     int st = adk_ctx_agree(f->ctx,
                            newc && counts ? ADK_OK : ADK_ERR(f->ctx, ADK_ENOMEM, "out of memory"));
     for (size_t i = 0; i < f->nloc; i++) {
@@ -683,7 +692,7 @@ static int lloyd_run(fit_t *f, const adk_kmeans_params_t *p, int run, run_t *res
 static int same_clustering(fit_t *f, const int32_t *a, const int32_t *b, int *same)
 {
     size_t k = f->k;
-    int *hi = calloc(2 * k, sizeof(int)); /* hi[c] = max b + 1, hi[k + c] = max (k - b) */
+    int *hi = adk_calloc(2 * k, sizeof(int)); /* hi[c] = max b + 1, hi[k + c] = max (k - b) */
     if (!hi) {
         return adk_ctx_agree(f->ctx, ADK_ERR(f->ctx, ADK_ENOMEM, "out of memory"));
     }
@@ -714,7 +723,7 @@ static int same_clustering(fit_t *f, const int32_t *a, const int32_t *b, int *sa
 static int data_stats(fit_t *f)
 {
     size_t d = f->d;
-    double *sq = calloc(d, sizeof(double));
+    double *sq = adk_calloc(d, sizeof(double));
     int st = adk_ctx_agree(f->ctx, sq ? ADK_OK : ADK_ERR(f->ctx, ADK_ENOMEM, "out of memory"));
     if (st == ADK_OK) {
         st = adk_repro_colsums(f->ctx, f->x->x, f->nloc, d, f->row0, f->block, f->mean);
@@ -729,6 +738,7 @@ static int data_stats(fit_t *f)
     /* centred squares in place of the data would need a copy: sum them block by block */
     adk_racc_t *a = NULL;
     st = adk_racc_alloc(d, 0, &a);
+    st = adk_ctx_agree(f->ctx, st == ADK_OK ? st : ADK_ERR(f->ctx, st, "out of memory"));
     double mx[2] = {0.0, 0.0};
     for (size_t j = 0; j < d; j++) {
         f->colmax[j] = 0.0;
@@ -744,8 +754,12 @@ static int data_stats(fit_t *f)
         mx[0] = nr > mx[0] ? nr : mx[0];
     }
     if (st == ADK_OK) {
-        MPI_Allreduce(MPI_IN_PLACE, f->colmax, (int)d, MPI_DOUBLE, MPI_MAX, adk_ctx_comm(f->ctx));
-        MPI_Allreduce(MPI_IN_PLACE, mx, 1, MPI_DOUBLE, MPI_MAX, adk_ctx_comm(f->ctx));
+        st = adk_ctx_allreduce(f->ctx, MPI_IN_PLACE, f->colmax, (int)d, MPI_DOUBLE, MPI_MAX);
+    }
+    if (st == ADK_OK) {
+        st = adk_ctx_allreduce(f->ctx, MPI_IN_PLACE, mx, 1, MPI_DOUBLE, MPI_MAX);
+    }
+    if (st == ADK_OK) {
         f->maxnorm = sqrt(mx[0]) * (1.0 + 1e-12);
         for (size_t j = 0; j < d; j++) {
             double b = f->colmax[j] * f->colmax[j] * (double)f->block;
@@ -753,9 +767,7 @@ static int data_stats(fit_t *f)
         }
         size_t r = 0;
         while (r < f->nloc) {
-            int64_t g = f->row0 + (int64_t)r;
-            size_t end = r + (size_t)(f->block - g % f->block);
-            end = end < f->nloc ? end : f->nloc;
+            size_t end = adk_part_block_end(f->row0, r, f->nloc, f->block);
             memset(sq, 0, d * sizeof(double));
             for (; r < end; r++) {
                 for (size_t j = 0; j < d; j++) {
@@ -797,12 +809,12 @@ static void fit_free(fit_t *f)
 static int fit_alloc(fit_t *f)
 {
     size_t k = f->k, d = f->d;
-    f->mean = calloc(d, sizeof(double));
-    f->colmax = calloc(d, sizeof(double));
-    f->part = calloc(k * d, sizeof(double));
-    f->pcount = calloc(k, sizeof(int64_t));
-    f->touched = calloc(k, sizeof(int32_t));
-    f->labels = calloc(f->nloc ? f->nloc : 1, sizeof(int32_t));
+    f->mean = adk_calloc(d, sizeof(double));
+    f->colmax = adk_calloc(d, sizeof(double));
+    f->part = adk_calloc(k * d, sizeof(double));
+    f->pcount = adk_calloc(k, sizeof(int64_t));
+    f->touched = adk_calloc(k, sizeof(int32_t));
+    f->labels = adk_calloc(f->nloc ? f->nloc : 1, sizeof(int32_t));
     int st = (f->mean && f->colmax && f->part && f->pcount && f->touched && f->labels) ? ADK_OK
                                                                                        : ADK_ENOMEM;
     if (st == ADK_OK) {
@@ -903,9 +915,9 @@ int adk_kmeans_fit(adk_ctx_t *ctx, const adk_kmeans_params_t *p, const adk_rows_
     }
     if (st == ADK_OK) {
         f.tol_abs = p->tol == 0.0 ? 0.0 : f.mean_var * p->tol;
-        centres = malloc(f.k * f.d * sizeof(double));
-        best_c = malloc(f.k * f.d * sizeof(double));
-        best_l = n_init > 1 ? malloc((f.nloc ? f.nloc : 1) * sizeof(int32_t)) : NULL;
+        centres = adk_malloc(f.k * f.d * sizeof(double));
+        best_c = adk_malloc(f.k * f.d * sizeof(double));
+        best_l = n_init > 1 ? adk_malloc((f.nloc ? f.nloc : 1) * sizeof(int32_t)) : NULL;
         st = adk_kmeans_model_alloc(f.k, f.d, &m);
         if (st != ADK_OK || !centres || !best_c || (n_init > 1 && !best_l)) {
             st = ADK_ERR(ctx, ADK_ENOMEM, "out of memory");
@@ -1002,7 +1014,7 @@ int adk_kmeans_predict(adk_ctx_t *ctx, const adk_kmeans_model_t *m, const adk_ro
     ADK_CHECK(adk_ctx_agree(ctx, adk_rows_check_range(ctx, x, ADK_ROWS_MAX_ABS)));
     adk_dist_ws_t *ws = NULL;
     adk_centres_t *c = NULL;
-    int32_t *lab = labels ? labels : malloc((x->nloc ? x->nloc : 1) * sizeof(int32_t));
+    int32_t *lab = labels ? labels : adk_malloc((x->nloc ? x->nloc : 1) * sizeof(int32_t));
     int st = adk_dist_ws_alloc(m->k, m->d, &ws);
     if (st == ADK_OK) {
         st = adk_centres_alloc(m->k, m->d, &c);

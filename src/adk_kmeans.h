@@ -47,7 +47,8 @@ typedef struct {
     int kernel;  /* adk_kernel_t: nearest-centre kernel (ADK_KERNEL_AUTO) */
 } adk_kmeans_params_t;
 
-/** Defaults as scikit-learn: k 8, k-means++, auto n_init, 300 iterations, tol 1e-4, seed 0. */
+/** Defaults as scikit-learn: k 8, k-means++, auto n_init, 300 iterations, tol 1e-4, seed 0.
+ * Local. */
 void adk_kmeans_params_default(adk_kmeans_params_t *p);
 
 /**

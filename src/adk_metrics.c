@@ -4,6 +4,7 @@
  * Definitions follow scikit-learn 1.2's sklearn/metrics/cluster/_unsupervised.py.
  */
 #include "adk_metrics.h"
+#include "adk_mem.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -151,12 +152,12 @@ int adk_metrics_clusters(adk_ctx_t *ctx, const adk_rows_t *x, const int32_t *lab
         return ADK_ERR(ctx, ADK_EINVAL, "metrics: need at least one cluster and one column");
     }
     int st = ADK_OK;
-    w.mx = calloc(d + 2, sizeof(double));
-    w.part = calloc((k + 1) * d, sizeof(double));
-    w.mean = calloc((k + 1) * d, sizeof(double));
-    w.p2 = calloc(k + 2, sizeof(double));
-    w.present = calloc(k, 1);
-    w.cnt = calloc(k, sizeof(int64_t));
+    w.mx = adk_calloc(d + 2, sizeof(double));
+    w.part = adk_calloc((k + 1) * d, sizeof(double));
+    w.mean = adk_calloc((k + 1) * d, sizeof(double));
+    w.p2 = adk_calloc(k + 2, sizeof(double));
+    w.present = adk_calloc(k, 1);
+    w.cnt = adk_calloc(k, sizeof(int64_t));
     if (!w.mx || !w.part || !w.mean || !w.p2 || !w.present || !w.cnt ||
         adk_racc_alloc((k + 1) * d, k, &w.a1) != ADK_OK ||
         adk_racc_alloc(k + 2, 0, &w.a2) != ADK_OK) {
@@ -393,8 +394,8 @@ static size_t sil_tiles(sil_ws_t *w, const double *m, size_t cnt)
         }
         if (nt == w->tcap) { /* alignments below TILE make more, shorter tiles */
             size_t cap = 2 * w->tcap + 16;
-            double *yt = realloc(w->yt, cap * d * TILE * sizeof(double));
-            size_t *t0 = yt ? realloc(w->t0, (cap + 1) * sizeof(size_t)) : NULL;
+            double *yt = adk_realloc(w->yt, cap * d * TILE * sizeof(double));
+            size_t *t0 = yt ? adk_realloc(w->t0, (cap + 1) * sizeof(size_t)) : NULL;
             if (yt) {
                 w->yt = yt;
             }
@@ -513,10 +514,10 @@ int adk_metrics_silhouette(adk_ctx_t *ctx, const adk_rows_t *x, const int32_t *l
                        (long long)sample_size);
     }
     int st = ADK_OK;
-    w.sel = malloc((x->nloc ? x->nloc : 1) * sizeof(size_t));
-    w.cnt = calloc(k + 1, sizeof(int64_t));
-    w.present = calloc(k, 1);
-    w.plist = calloc(k, sizeof(size_t));
+    w.sel = adk_malloc((x->nloc ? x->nloc : 1) * sizeof(size_t));
+    w.cnt = adk_calloc(k + 1, sizeof(int64_t));
+    w.present = adk_calloc(k, 1);
+    w.plist = adk_calloc(k, sizeof(size_t));
     if (!w.sel || !w.cnt || !w.present || !w.plist) {
         st = ADK_ERR(ctx, ADK_ENOMEM, "out of memory");
     }
@@ -560,10 +561,10 @@ int adk_metrics_silhouette(adk_ctx_t *ctx, const adk_rows_t *x, const int32_t *l
         /* tiles: at most one partial tile per global row block beyond cap / TILE full ones */
         size_t tcap = cap / TILE + cap / (size_t)x->align + 2;
         w.tcap = tcap < cap ? tcap : cap;
-        w.yt = malloc(w.tcap * d * TILE * sizeof(double));
-        w.t0 = malloc((w.tcap + 1) * sizeof(size_t));
-        w.vlab = malloc(cap * sizeof(size_t));
-        w.part = calloc(ns * k, sizeof(double));
+        w.yt = adk_malloc(w.tcap * d * TILE * sizeof(double));
+        w.t0 = adk_malloc((w.tcap + 1) * sizeof(size_t));
+        w.vlab = adk_malloc(cap * sizeof(size_t));
+        w.part = adk_calloc(ns * k, sizeof(double));
         if (!w.yt || !w.t0 || !w.vlab || !w.part ||
             adk_racc_alloc(w.nsel * k, 0, &w.acc) != ADK_OK ||
             adk_racc_alloc(1, 0, &w.mean) != ADK_OK) {

@@ -3,6 +3,7 @@
  * (method in adk_moments.h).
  */
 #include "adk_moments.h"
+#include "adk_mem.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -25,9 +26,9 @@ int adk_moments_compute(adk_ctx_t *ctx, const adk_rows_t *x, adk_moments_kind_t 
     if (x->n < 1 || d < 1) {
         st = ADK_ERR(ctx, ADK_EDATA, "%s: no rows to take moments of", what);
     } else {
-        mm = malloc(2 * d * sizeof(double)); /* max, -min per column */
-        dev = malloc(d * sizeof(double));
-        part = malloc(nq * sizeof(double));
+        mm = adk_malloc(2 * d * sizeof(double)); /* max, -min per column */
+        dev = adk_malloc(d * sizeof(double));
+        part = adk_malloc(nq * sizeof(double));
         if (!mm || !dev || !part || adk_racc_alloc(nq > d ? nq : d, 0, &a) != ADK_OK) {
             st = ADK_ERR(ctx, ADK_ENOMEM, "out of memory for the moments of %zu features", d);
         }

@@ -16,6 +16,7 @@
 #include <hdf5.h>
 
 #include "adk_h5.h"
+#include "adk_mem.h"
 #include "adk_out.h"
 #include "adk_prov.h"
 #include "adk_sig.h"
@@ -67,7 +68,7 @@ int adk_out_check(adk_ctx_t *ctx, const char *path, unsigned flags)
 int adk_out_group_create(adk_ctx_t *ctx, unsigned flags, adk_out_group_t **out)
 {
     *out = NULL;
-    adk_out_group_t *g = calloc(1, sizeof(*g));
+    adk_out_group_t *g = adk_calloc(1, sizeof(*g));
     int st = adk_ctx_agree(ctx, g ? ADK_OK : ADK_ERR(ctx, ADK_ENOMEM, "out of memory"));
     if (st == ADK_OK) {
         g->ctx = ctx;
@@ -109,14 +110,14 @@ static int member_add(adk_out_group_t *g, const char *path, int must_exist, adk_
     if (st != ADK_OK) {
         return st;
     }
-    adk_out_t *o = calloc(1, sizeof(*o));
+    adk_out_t *o = adk_calloc(1, sizeof(*o));
     if (o) {
         size_t len = strlen(path) + 32;
         o->g = g;
         o->ctx = ctx;
         o->fid = -1;
-        o->path = strdup(path);
-        o->tmp = malloc(len);
+        o->path = adk_strdup(path);
+        o->tmp = adk_malloc(len);
         if (o->tmp) {
             side_name(path, "tmp", g->id, g->count, o->tmp, len);
         }
@@ -396,7 +397,7 @@ static int sync_path(const char *path, int dir)
 
 static int sync_parent(const char *path)
 {
-    char *copy = strdup(path);
+    char *copy = adk_strdup(path);
     if (!copy) {
         return ENOMEM;
     }
@@ -684,7 +685,7 @@ int adk_out_dset(adk_out_t *o, const char *name, adk_dtype_t type, int64_t n, si
     if (st != ADK_OK) {
         return st;
     }
-    adk_odset_t *w = calloc(1, sizeof(*w));
+    adk_odset_t *w = adk_calloc(1, sizeof(*w));
     st = adk_ctx_agree(o->ctx, w ? ADK_OK : ADK_ERR(o->ctx, ADK_ENOMEM, "out of memory"));
     if (st != ADK_OK) {
         free(w);

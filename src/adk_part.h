@@ -32,7 +32,7 @@ int adk_part_owner(int64_t n, int size, int64_t align, int64_t row);
 /**
  * Rows per reproducibility block for @p n rows: the largest power of two not above n/256, clamped
  * to [16, 4096]. It depends on n only, never on the rank count, and leaves at least ~256 blocks to
- * share out once n >= 4096.
+ * share out once n >= 4096. Local (pure function).
  */
 int64_t adk_part_repro_block(int64_t n);
 
@@ -44,7 +44,7 @@ int64_t adk_part_repro_block(int64_t n);
  */
 size_t adk_part_block_end(int64_t row0, size_t r, size_t n, int64_t block);
 
-/** Resolve ADK_ALIGN_REPRO (and values < 1) to a concrete alignment for @p n rows. */
+/** Resolve ADK_ALIGN_REPRO (and values < 1) to a concrete alignment for @p n rows. Local. */
 int64_t adk_part_align(int64_t n, int64_t align);
 
 #endif

@@ -2,6 +2,7 @@
  * adk_repro: exact fixed-point accumulation in int64 digit slots (see adk_repro.h for the method).
  */
 #include "adk_repro.h"
+#include "adk_mem.h"
 
 #include "adk_part.h"
 
@@ -15,16 +16,16 @@
 int adk_racc_alloc(size_t nreal, size_t nint, adk_racc_t **out)
 {
     *out = NULL;
-    adk_racc_t *a = calloc(1, sizeof(*a));
+    adk_racc_t *a = adk_calloc(1, sizeof(*a));
     if (!a) {
         return ADK_ENOMEM;
     }
     a->nreal = nreal;
     a->nint = nint;
     a->len = nreal * L + nint + 1;
-    a->scale = calloc(nreal ? nreal : 1, sizeof(int));
-    a->inv = calloc(nreal ? nreal : 1, sizeof(double));
-    a->buf = calloc(a->len, sizeof(int64_t));
+    a->scale = adk_calloc(nreal ? nreal : 1, sizeof(int));
+    a->inv = adk_calloc(nreal ? nreal : 1, sizeof(double));
+    a->buf = adk_calloc(a->len, sizeof(int64_t));
     if (!a->scale || !a->inv || !a->buf) {
         adk_racc_free(a);
         return ADK_ENOMEM;
@@ -191,7 +192,7 @@ static int global_absmax(adk_ctx_t *ctx, const double *x, size_t n, size_t d, do
 int adk_repro_colsums(adk_ctx_t *ctx, const double *x, size_t n, size_t d, int64_t row0,
                       int64_t block, double *out)
 {
-    double *mx = calloc(d ? 2 * d : 1, sizeof(double));
+    double *mx = adk_calloc(d ? 2 * d : 1, sizeof(double));
     adk_racc_t *a = NULL;
     int st = mx ? adk_racc_alloc(d, 0, &a) : ADK_ENOMEM;
     if (st != ADK_OK) {

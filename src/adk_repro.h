@@ -40,7 +40,8 @@ int adk_racc_alloc(size_t nreal, size_t nint, adk_racc_t **out);
 void adk_racc_free(adk_racc_t *a);
 void adk_racc_zero(adk_racc_t *a);
 
-/** Smallest exponent e (clamped to [-1000, 1000]) with |bound| < 2^e; bound 0 gives -1000. */
+/** Smallest exponent e (clamped to [-1000, 1000]) with |bound| < 2^e; bound 0 gives -1000.
+ * Local. */
 int adk_repro_exponent(double bound);
 
 /** Set the scale of real @p i: every contribution must satisfy |v| < 2^e. Local. */

@@ -6,6 +6,7 @@
  * the pass on every rank without anyone blocking on a message that will never come.
  */
 #include "adk_ring.h"
+#include "adk_mem.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -28,8 +29,8 @@ int adk_ring_create(adk_ctx_t *ctx, const char *what, int64_t row0, size_t rows,
     int size = adk_ctx_size(ctx), rank = adk_ctx_rank(ctx);
     *out = NULL;
     int st = ADK_OK;
-    adk_ring_t *r = calloc(1, sizeof(*r));
-    if (!r || !(r->info = calloc(2 * (size_t)size, sizeof(int64_t)))) {
+    adk_ring_t *r = adk_calloc(1, sizeof(*r));
+    if (!r || !(r->info = adk_calloc(2 * (size_t)size, sizeof(int64_t)))) {
         st = ADK_ERR(ctx, ADK_ENOMEM, "%s: out of memory", what);
     } else {
         r->ctx = ctx;
@@ -61,8 +62,8 @@ int adk_ring_create(adk_ctx_t *ctx, const char *what, int64_t row0, size_t rows,
     }
     if (st == ADK_OK) {
         size_t n = (r->cap ? r->cap : 1) * width;
-        r->buf[0] = malloc(n * sizeof(double));
-        r->buf[1] = malloc(n * sizeof(double));
+        r->buf[0] = adk_malloc(n * sizeof(double));
+        r->buf[1] = adk_malloc(n * sizeof(double));
         if (!r->buf[0] || !r->buf[1]) {
             st = ADK_ERR(ctx, ADK_ENOMEM, "%s: out of memory for ring blocks of %zu x %zu", what,
                          r->cap, width);

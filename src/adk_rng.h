@@ -31,21 +31,21 @@ typedef struct {
 /** Position @p r at the start of stream (seed, purpose, stream, sub). Local. */
 void adk_rng_init(adk_rng_t *r, uint64_t seed, uint32_t purpose, uint64_t stream, uint64_t sub);
 
-/** Next 64 random bits. */
+/** Next 64 random bits. Local (as every draw below). */
 uint64_t adk_rng_u64(adk_rng_t *r);
 
-/** Uniform double in [0, 1) with 53 random bits. */
+/** Uniform double in [0, 1) with 53 random bits. Local. */
 double adk_rng_uniform(adk_rng_t *r);
 
-/** Standard normal deviate (Box-Muller: a fixed number of draws per pair, no rejection). */
+/** Standard normal deviate (Box-Muller: a fixed number of draws per pair, no rejection). Local. */
 double adk_rng_normal(adk_rng_t *r);
 
-/** Uniform integer in [0, n), unbiased (n > 0). */
+/** Uniform integer in [0, n), unbiased (n > 0). Local. */
 uint64_t adk_rng_below(adk_rng_t *r, uint64_t n);
 
 /**
  * Keyed pseudo-random permutation of [0, n): a 4-round Feistel network on the next power of four,
- * cycle-walked back into range. O(1) per index, so each rank can permute its own rows.
+ * cycle-walked back into range. O(1) per index, so each rank can permute its own rows. Local.
  */
 uint64_t adk_rng_permute(uint64_t seed, uint64_t n, uint64_t i);
 

@@ -2,6 +2,7 @@
  * adk_rows: allocation and checks of row blocks (see adk_rows.h).
  */
 #include "adk_rows.h"
+#include "adk_mem.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -11,7 +12,7 @@ int adk_rows_alloc(adk_ctx_t *ctx, int64_t n, size_t d, int64_t align, const cha
                    adk_rows_t **out)
 {
     *out = NULL;
-    adk_rows_t *r = calloc(1, sizeof(*r));
+    adk_rows_t *r = adk_calloc(1, sizeof(*r));
     if (!r) {
         return ADK_ERR(ctx, ADK_ENOMEM, "out of memory");
     }
@@ -23,11 +24,11 @@ int adk_rows_alloc(adk_ctx_t *ctx, int64_t n, size_t d, int64_t align, const cha
     r->nloc = (size_t)rg.count;
     /* never a zero-byte allocation: a rank without rows still has a valid pointer */
     size_t cnt = r->nloc * d;
-    r->x = calloc(cnt > 0 ? cnt : 1, sizeof(double));
+    r->x = adk_calloc(cnt > 0 ? cnt : 1, sizeof(double));
     int st =
         r->x ? ADK_OK : ADK_ERR(ctx, ADK_ENOMEM, "out of memory for %zu x %zu rows", r->nloc, d);
     if (st == ADK_OK && spec) {
-        r->spec = strdup(spec);
+        r->spec = adk_strdup(spec);
         st = r->spec ? ADK_OK : ADK_ERR(ctx, ADK_ENOMEM, "out of memory");
     }
     if (st == ADK_OK && labels) {
@@ -44,7 +45,7 @@ int adk_rows_alloc(adk_ctx_t *ctx, int64_t n, size_t d, int64_t align, const cha
 int adk_rows_alloc_labels(adk_ctx_t *ctx, adk_rows_t *r)
 {
     free(r->labels);
-    r->labels = calloc(r->nloc ? r->nloc : 1, sizeof(int64_t));
+    r->labels = adk_calloc(r->nloc ? r->nloc : 1, sizeof(int64_t));
     return r->labels ? ADK_OK : ADK_ERR(ctx, ADK_ENOMEM, "out of memory for %zu labels", r->nloc);
 }
 

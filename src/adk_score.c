@@ -4,6 +4,7 @@
  * cost).
  */
 #include "adk_score.h"
+#include "adk_mem.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -154,9 +155,9 @@ static size_t count_le(const rec_t *r, size_t m, uint64_t k)
 static int find_splitters(adk_ctx_t *ctx, const rec_t *r, size_t m, int64_t mtot, uint64_t *split)
 {
     int np = adk_ctx_size(ctx) - 1;
-    uint64_t *hi = malloc((size_t)np * sizeof(uint64_t));
-    int64_t *tgt = malloc((size_t)np * sizeof(int64_t));
-    int64_t *cnt = malloc((size_t)np * sizeof(int64_t));
+    uint64_t *hi = adk_malloc((size_t)np * sizeof(uint64_t));
+    int64_t *tgt = adk_malloc((size_t)np * sizeof(int64_t));
+    int64_t *cnt = adk_malloc((size_t)np * sizeof(int64_t));
     int st = hi && tgt && cnt ? ADK_OK : ADK_ERR(ctx, ADK_ENOMEM, "out of memory");
     st = adk_ctx_agree(ctx, st);
     if (st == ADK_OK) {
@@ -203,8 +204,8 @@ static int redistribute(adk_ctx_t *ctx, const rec_t *r, size_t m, int64_t mtot, 
 {
     int size = adk_ctx_size(ctx);
     MPI_Comm comm = adk_ctx_comm(ctx);
-    uint64_t *split = malloc((size_t)size * sizeof(uint64_t));
-    int *sc = malloc(4 * (size_t)size * sizeof(int));
+    uint64_t *split = adk_malloc((size_t)size * sizeof(uint64_t));
+    int *sc = adk_malloc(4 * (size_t)size * sizeof(int));
     rec_t *recv = NULL;
     MPI_Datatype rt = MPI_DATATYPE_NULL;
     int st = split && sc ? ADK_OK : ADK_ERR(ctx, ADK_ENOMEM, "out of memory");
@@ -238,7 +239,7 @@ static int redistribute(adk_ctx_t *ctx, const rec_t *r, size_t m, int64_t mtot, 
         if (total > INT_MAX) {
             st = ADK_ERR(ctx, ADK_EINVAL,
                          "ranking metrics: more than %d distinct scores sent to one rank", INT_MAX);
-        } else if (!(recv = malloc((total ? total : 1) * sizeof(rec_t)))) {
+        } else if (!(recv = adk_malloc((total ? total : 1) * sizeof(rec_t)))) {
             st = ADK_ERR(ctx, ADK_ENOMEM, "out of memory");
         } else if (MPI_Type_contiguous(3, MPI_UINT64_T, &rt) != MPI_SUCCESS ||
                    MPI_Type_commit(&rt) != MPI_SUCCESS) {
@@ -277,7 +278,7 @@ int adk_score_rank(adk_ctx_t *ctx, const double *score, const uint8_t *truth, si
                    int64_t row0, adk_score_rank_t *out)
 {
     memset(out, 0, sizeof(*out));
-    rec_t *r = malloc((nloc ? nloc : 1) * sizeof(rec_t));
+    rec_t *r = adk_malloc((nloc ? nloc : 1) * sizeof(rec_t));
     rec_t *g = NULL; /* records after redistribution: whole score groups */
     adk_racc_t *acc = NULL;
     int st = r ? ADK_OK : ADK_ERR(ctx, ADK_ENOMEM, "out of memory");
@@ -436,7 +437,7 @@ int adk_score_parse_labels(adk_ctx_t *ctx, const char *opt, const char *s, int64
     for (const char *p = s; *p; p++) {
         cap += *p == ',';
     }
-    int64_t *v = malloc(cap * sizeof(int64_t));
+    int64_t *v = adk_malloc(cap * sizeof(int64_t));
     if (!v) {
         return ADK_ERR(ctx, ADK_ENOMEM, "out of memory");
     }

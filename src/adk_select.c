@@ -3,6 +3,7 @@
  * groups and targets in one MPI_Allreduce per round (method and costs in adk_select.h).
  */
 #include "adk_select.h"
+#include "adk_mem.h"
 
 #include "adk_key.h"
 
@@ -143,11 +144,11 @@ static int comm_reserve(adk_ctx_t *ctx, comm_t *c, size_t bins)
         return ADK_ERR(ctx, ADK_EINVAL, "selection: too many groups for one call (%zu bins)", bins);
     }
     if (bins > c->cap) {
-        uint64_t *s = realloc(c->send, bins * B_LEN * sizeof(uint64_t));
+        uint64_t *s = adk_realloc(c->send, bins * B_LEN * sizeof(uint64_t));
         if (s) {
             c->send = s;
         }
-        uint64_t *r = s ? realloc(c->recv, bins * B_LEN * sizeof(uint64_t)) : NULL;
+        uint64_t *r = s ? adk_realloc(c->recv, bins * B_LEN * sizeof(uint64_t)) : NULL;
         if (r) {
             c->recv = r;
         }
@@ -266,8 +267,8 @@ static int select_run(adk_ctx_t *ctx, int st0, const double *v, const int32_t *g
                           ? nt << bits
                           : HIST_LIMIT_BYTES / (B_LEN * sizeof(uint64_t));
         most = most > 2 * nt ? most : 2 * nt;
-        tg = calloc(nt, sizeof(*tg));
-        lcount = calloc(ngroups, sizeof(size_t));
+        tg = adk_calloc(nt, sizeof(*tg));
+        lcount = adk_calloc(ngroups, sizeof(size_t));
         st = tg && lcount ? comm_reserve(ctx, &c, most > ngroups ? most : ngroups)
                           : ADK_ERR(ctx, ADK_ENOMEM, "out of memory");
     }
@@ -391,7 +392,7 @@ static int select_run(adk_ctx_t *ctx, int st0, const double *v, const int32_t *g
                 t->ncand = m2;
             } else if (left <= lcount[i / nk] / 4) {
                 /* no memory: keep reading the input, which gives the same histograms */
-                t->cand = malloc((left ? left : 1) * sizeof(uint64_t));
+                t->cand = adk_malloc((left ? left : 1) * sizeof(uint64_t));
                 t->ncand = 0;
                 t->cap = left;
                 t->filling = t->cand != NULL;
@@ -470,7 +471,7 @@ int adk_select_kth(adk_ctx_t *ctx, const double *v, const int32_t *group, size_t
                    double *kth, double *next, int64_t *counts, adk_select_stats_t *stats)
 {
     size_t nt = ngroups * nk;
-    uint64_t *key = malloc((nt ? nt : 1) * 2 * sizeof(uint64_t));
+    uint64_t *key = adk_malloc((nt ? nt : 1) * 2 * sizeof(uint64_t));
     int st = key ? ADK_OK : ADK_ERR(ctx, ADK_ENOMEM, "out of memory");
     kth_ud_t ud = {nk, k};
     st = select_run(ctx, st, v, group, n, ngroups, nk, opts, kth_rank, &ud, key, key + nt, counts,
@@ -512,8 +513,8 @@ int adk_select_percentile(adk_ctx_t *ctx, const double *v, const int32_t *group,
             st = ADK_ERR(ctx, ADK_EINVAL, "percentile %g is outside [0, 100]", q[j]);
         }
     }
-    uint64_t *key = malloc((nt ? nt : 1) * 2 * sizeof(uint64_t));
-    int64_t *cnt = malloc((ngroups ? ngroups : 1) * sizeof(int64_t));
+    uint64_t *key = adk_malloc((nt ? nt : 1) * 2 * sizeof(uint64_t));
+    int64_t *cnt = adk_malloc((ngroups ? ngroups : 1) * sizeof(int64_t));
     if (st == ADK_OK && (!key || !cnt)) {
         st = ADK_ERR(ctx, ADK_ENOMEM, "out of memory");
     }

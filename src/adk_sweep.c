@@ -3,6 +3,7 @@
  * confusion counts over sorted order-preserving keys (see adk_sweep.h).
  */
 #include "adk_sweep.h"
+#include "adk_mem.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -57,9 +58,9 @@ int adk_sweep_run(adk_ctx_t *ctx, const adk_sweep_params_t *p, const double *sco
     const char *what = p->what ? p->what : "data";
     const char *name = p->score_name ? p->score_name : "score";
     int st = ADK_OK;
-    adk_sweep_t *s = calloc(1, sizeof(*s));
+    adk_sweep_t *s = adk_calloc(1, sizeof(*s));
     /* keys: anomalies from the front, normals from the back; tmp: radix sort scratch */
-    uint64_t *keys = malloc((nloc ? 2 * nloc : 1) * sizeof(uint64_t));
+    uint64_t *keys = adk_malloc((nloc ? 2 * nloc : 1) * sizeof(uint64_t));
     uint64_t *tmp = keys ? keys + nloc : NULL;
     adk_racc_t *a = NULL;
     if (ncand > ADK_SWEEP_MAX_CAND) {
@@ -68,9 +69,9 @@ int adk_sweep_run(adk_ctx_t *ctx, const adk_sweep_params_t *p, const double *sco
     } else if (!s || !keys || adk_racc_alloc(0, 2 * ncand + 2, &a) != ADK_OK) {
         st = ADK_ERR(ctx, ADK_ENOMEM, "out of memory for the sweep of %zu values", nloc);
     } else {
-        s->eps = malloc(ncand * sizeof(double));
-        s->conf = calloc(ncand, sizeof(adk_confusion_t));
-        s->prf = calloc(ncand, sizeof(adk_prf_t));
+        s->eps = adk_malloc(ncand * sizeof(double));
+        s->conf = adk_calloc(ncand, sizeof(adk_confusion_t));
+        s->prf = adk_calloc(ncand, sizeof(adk_prf_t));
         if (!s->eps || !s->conf || !s->prf) {
             st = ADK_ERR(ctx, ADK_ENOMEM, "out of memory");
         }
@@ -205,7 +206,7 @@ int adk_sweep_save(adk_ctx_t *ctx, adk_out_t *o, const adk_sweep_t *s)
     if (st == ADK_OK) {
         st = adk_out_small(o, "/f1", ADK_F64, &s->f1, 1, 0);
     }
-    double *curve = malloc(s->ncand * 4 * sizeof(double));
+    double *curve = adk_malloc(s->ncand * 4 * sizeof(double));
     if (st == ADK_OK) {
         st = adk_ctx_agree(ctx, curve ? ADK_OK : ADK_ERR(ctx, ADK_ENOMEM, "out of memory"));
     }
@@ -232,7 +233,7 @@ char *adk_sweep_csv(const adk_sweep_t *s)
 {
     /* a %.17g value takes at most 24 characters; 26 leaves room for the separator */
     size_t cap = 64 + s->ncand * 4 * 26;
-    char *t = malloc(cap);
+    char *t = adk_malloc(cap);
     if (!t) {
         return NULL;
     }

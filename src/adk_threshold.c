@@ -3,6 +3,7 @@
  * adk_threshold.h), and the reader of assignment files.
  */
 #include "adk_threshold.h"
+#include "adk_mem.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -138,9 +139,9 @@ static int block_sums(adk_ctx_t *ctx, const adk_rows_t *a, size_t ngr, int per_c
                       const double *bound, const double *mean, double *sum)
 {
     adk_racc_t *acc = NULL;
-    double *part = calloc(ngr, sizeof(double));
-    size_t *touched = malloc(ngr * sizeof(size_t));
-    char *seen = calloc(ngr, 1);
+    double *part = adk_calloc(ngr, sizeof(double));
+    size_t *touched = adk_malloc(ngr * sizeof(size_t));
+    char *seen = adk_calloc(ngr, 1);
     int st = part && touched && seen ? adk_racc_alloc(ngr, 0, &acc) : ADK_ENOMEM;
     st = adk_ctx_agree(ctx, st == ADK_OK ? ADK_OK : ADK_ERR(ctx, st, "out of memory"));
     if (st == ADK_OK) {
@@ -188,7 +189,7 @@ static int sigma_rule(adk_ctx_t *ctx, const adk_rows_t *a, int per_cluster, doub
                       adk_thr_t *t)
 {
     size_t k = t->k, ngr = per_cluster ? k : 1;
-    double *mx = calloc(ngr * 3, sizeof(double));
+    double *mx = adk_calloc(ngr * 3, sizeof(double));
     int st = adk_ctx_agree(ctx, mx ? ADK_OK : ADK_ERR(ctx, ADK_ENOMEM, "out of memory"));
     if (st != ADK_OK) {
         return st;
@@ -273,13 +274,13 @@ int adk_threshold_compute(adk_ctx_t *ctx, const adk_thr_params_t *p, size_t k, c
     }
     adk_thr_t *t = NULL;
     if (st == ADK_OK) {
-        t = calloc(1, sizeof(*t));
+        t = adk_calloc(1, sizeof(*t));
         if (t) {
             t->k = k;
             t->method = p->method;
             t->q = p->q;
-            t->value = malloc(k * sizeof(double));
-            t->n = calloc(k, sizeof(int64_t));
+            t->value = adk_malloc(k * sizeof(double));
+            t->n = adk_calloc(k, sizeof(int64_t));
         }
         if (!t || !t->value || !t->n) {
             st = ADK_ERR(ctx, ADK_ENOMEM, "out of memory");
@@ -294,7 +295,7 @@ int adk_threshold_compute(adk_ctx_t *ctx, const adk_thr_params_t *p, size_t k, c
     /* the selection groups rows by int32 cluster (checked to be in [0, k) above) */
     int32_t *group = NULL;
     if (st == ADK_OK && p->method == ADK_THR_PERCENTILE) {
-        group = malloc((a->nloc ? a->nloc : 1) * sizeof(int32_t));
+        group = adk_malloc((a->nloc ? a->nloc : 1) * sizeof(int32_t));
         st = group ? ADK_OK : ADK_ERR(ctx, ADK_ENOMEM, "out of memory");
         for (size_t i = 0; group && i < a->nloc; i++) {
             group[i] = (int32_t)a->labels[i];

@@ -58,7 +58,7 @@ typedef struct adk_thr {
     double seconds;           /* computation time, MAX over ranks */
 } adk_thr_t;
 
-/** "per-cluster-percentile", "global-percentile", "sigma", "global-sigma". */
+/** "per-cluster-percentile", "global-percentile", "sigma", "global-sigma". Local. */
 const char *adk_threshold_method_name(adk_thr_method_t m);
 
 /**

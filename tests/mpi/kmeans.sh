@@ -147,6 +147,10 @@ for np in 1 3; do
         --out "$O" "$B:/huge"
     expect_fail "$np" 1 "--n-init 1000000000: at most" "$O" -- "$KM" --k 2 --n-init 1000000000 \
         --out "$O" "$B:/good"
+    # not converging where convergence is required: exit 4 and no model, no assignments
+    expect_fail "$np" 4 "did not converge within --max-iter 1" "$O" -- "$KM" --k 3 --max-iter 1 \
+        --tol 0 --init random --seed 3 --require-convergence --out "$O" --assign "$O.a.h5" "$B:/good"
+    check "np=$np no assignments left after exit 4" test ! -e "$O.a.h5"
 done
 # never overwrite without --force
 cp "$WORK/iris-ref-$R1.h5" "$WORK/keep.h5"
