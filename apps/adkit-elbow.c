@@ -99,9 +99,14 @@ static int run(adk_ctx_t *ctx, void *opts, int npos, char **pos)
         adk_kmeans_model_free(m);
     }
     int64_t knee = -1;
-    if (st == ADK_OK && adk_elbow_kneedle(ks, inertia, nk, ADK_KNEE_CONVEX_DECREASING, o->s, NULL,
-                                          &knee) != ADK_OK) {
-        st = ADK_ERR(ctx, ADK_EINTERNAL, "Kneedle rejected the inertia curve"); /* all ranks */
+    if (st == ADK_OK) { /* the same curve on every rank, but Kneedle allocates: agree */
+        int kst = adk_elbow_kneedle(ks, inertia, nk, ADK_KNEE_CONVEX_DECREASING, o->s, NULL, &knee);
+        if (kst == ADK_ENOMEM) {
+            st = ADK_ERR(ctx, ADK_ENOMEM, "out of memory");
+        } else if (kst != ADK_OK) {
+            st = ADK_ERR(ctx, ADK_EINTERNAL, "Kneedle rejected the inertia curve");
+        }
+        st = adk_ctx_agree(ctx, st);
     }
     int64_t elbow = knee >= 0 ? o->k_min + knee : -1;
     if (st == ADK_OK && adk_ctx_rank(ctx) == 0) {

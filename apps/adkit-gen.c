@@ -104,6 +104,7 @@ int main(int argc, char **argv)
             st = ADK_ERR(ctx, ADK_EINVAL, "--dtype: '%s' is not float64 or float32", dtype_s);
         }
     }
+    st = adk_ctx_agree(ctx, st); /* the lists above are allocated: one rank may have failed */
     if (st == ADK_OK && centers_file) {
         if (given(argc, argv, "centers") || given(argc, argv, "d")) {
             st = ADK_ERR(ctx, ADK_EINVAL, "--centers-file gives K and D: drop --centers and --d");

@@ -70,9 +70,12 @@ static int run(adk_ctx_t *ctx, void *opts, int nargs, char **args)
     }
     int64_t *pos = NULL;
     size_t npos = 0;
-    ADK_CHECK(
-        adk_score_parse_labels(ctx, "positive", o->positive ? o->positive : "1", &pos, &npos));
-    int st = adk_out_check(ctx, o->out, fl);
+    /* the same text on every rank, but the list is allocated: agree before the next collective */
+    int st = adk_ctx_agree(
+        ctx, adk_score_parse_labels(ctx, "positive", o->positive ? o->positive : "1", &pos, &npos));
+    if (st == ADK_OK) {
+        st = adk_out_check(ctx, o->out, fl);
+    }
     if (st == ADK_OK && o->json) {
         st = adk_out_check(ctx, o->json, fl);
     }

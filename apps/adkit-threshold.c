@@ -123,7 +123,7 @@ static int run(adk_ctx_t *ctx, void *opts, int npos, char **pos)
 {
     const opts_t *o = opts;
     adk_thr_params_t p;
-    ADK_CHECK(pick_rule(ctx, o, &p));
+    ADK_CHECK(adk_ctx_agree(ctx, pick_rule(ctx, o, &p))); /* it allocates: agree */
     if (!o->model) {
         return ADK_ERR(ctx, ADK_EINVAL, "--model M.h5 is required");
     }

@@ -277,15 +277,14 @@ int adk_cli_begin(int *argc, char ***argv, adk_ctx_t **ctx)
     /* The library reports errors itself: no aborting GSL handler, no HDF5 stack dumps. */
     gsl_set_error_handler_off();
     adk_h5_quiet();
-    adk_sig_install();
+    const char *slash = strrchr((*argv)[0], '/'), *prog = slash ? slash + 1 : (*argv)[0];
+    adk_sig_install(prog);
     int st = adk_ctx_create(MPI_COMM_WORLD, *argc, *argv, ctx);
     if (st != ADK_OK) {
         int rank = 0;
         MPI_Comm_rank(MPI_COMM_WORLD, &rank);
         if (rank == 0) {
-            const char *slash = strrchr((*argv)[0], '/');
-            fprintf(stderr, "%s: cannot set up the run: %s\n", slash ? slash + 1 : (*argv)[0],
-                    adk_strerror(st));
+            fprintf(stderr, "%s: cannot set up the run: %s\n", prog, adk_strerror(st));
         }
     }
     return st;

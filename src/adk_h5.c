@@ -391,6 +391,35 @@ int adk_h5_shape(adk_h5_t *f, const char *dset, int *exists, int *ndims, int64_t
     return ADK_OK;
 }
 
+/* Whether the dataset holds integers wider than a double's 53-bit significand can always hold. */
+static int wide_integers(hid_t ds)
+{
+    hid_t t = H5Dget_type(ds);
+    int wide = t >= 0 && H5Tget_class(t) == H5T_INTEGER && H5Tget_size(t) > 4;
+    if (t >= 0) {
+        H5Tclose(t);
+    }
+    return wide;
+}
+
+/* The first integer beyond 2^53 in magnitude: HDF5 rounded it on conversion. Local. */
+static int check_exact(adk_ctx_t *ctx, const adk_rows_t *r)
+{
+    const double lim = 9007199254740992.0; /* 2^53 */
+    for (size_t i = 0; i < r->nloc; i++) {
+        for (size_t j = 0; j < r->d; j++) {
+            double v = r->x[i * r->d + j];
+            if (fabs(v) > lim) {
+                return ADK_ERR(ctx, ADK_EDATA,
+                               "%s row %lld: integer %.17g in column %zu is beyond 2^53 and cannot "
+                               "be held exactly by a double",
+                               r->spec, (long long)(r->row0 + (int64_t)i), v, j);
+            }
+        }
+    }
+    return ADK_OK;
+}
+
 int adk_h5_read_rows(adk_h5_t *f, const char *dset, const char *what, int64_t align, int vector,
                      int finite, adk_rows_t **out)
 {
@@ -437,6 +466,9 @@ int adk_h5_read_rows(adk_h5_t *f, const char *dset, const char *what, int64_t al
     }
     if (st == ADK_OK && finite) {
         st = adk_ctx_agree(ctx, adk_rows_check_finite(ctx, r));
+    }
+    if (st == ADK_OK && wide_integers(ds)) {
+        st = adk_ctx_agree(ctx, check_exact(ctx, r));
     }
     if (ds >= 0) {
         H5Dclose(ds);

@@ -8,6 +8,7 @@
 #include "adk_mem.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +30,11 @@ static long long env_rank(void)
     return 0;
 }
 
+static void report_count(void)
+{
+    fprintf(stderr, "adk_mem: %lld allocations\n", mem_fail.n);
+}
+
 /* Whether this allocation is to fail. */
 static int fail_now(void)
 {
@@ -39,9 +45,14 @@ static int fail_now(void)
         long long rank = spec ? strtoll(spec, &colon, 10) : -1;
         if (spec && colon && *colon == ':' && rank == env_rank()) {
             mem_fail.at = strtoll(colon + 1, NULL, 10);
+            if (mem_fail.at == 0) {
+                atexit(report_count); /* N = 0: count only, so a test knows how far to sweep */
+                mem_fail.at = -1;
+            }
         }
     }
-    return mem_fail.at > 0 && ++mem_fail.n == mem_fail.at;
+    ++mem_fail.n;
+    return mem_fail.at > 0 && mem_fail.n == mem_fail.at;
 }
 
 void *adk_malloc(size_t n)

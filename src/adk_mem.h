@@ -5,7 +5,8 @@
  * ADK_FAIL_ALLOC="RANK:N" (RANK as MPI_COMM_WORLD numbers it, read from the launcher's
  * environment: OMPI_COMM_WORLD_RANK, PMIX_RANK or PMI_RANK; 0 without a launcher) makes the N-th
  * allocation of that rank, counted from the program's start, return NULL (only that one).
- * Without the variable the functions are malloc, calloc, realloc, strdup and strndup.
+ * N = 0 only counts: that rank prints "adk_mem: COUNT allocations" on stderr at exit. Without the
+ * variable the functions are malloc, calloc, realloc, strdup and strndup.
  */
 #ifndef ADK_MEM_H
 #define ADK_MEM_H

@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <hdf5.h>
@@ -31,6 +33,7 @@ struct adk_out {
     int backup;  /* the file it replaced is kept at its backup name until the commit is done */
     int replace; /* an update: replaces its original, --force or not */
     int index;   /* its place in the group (short temporary and backup names) */
+    uint64_t reserved; /* rank 0: bytes of disk reserved for it (released beyond its end) */
     adk_out_t *next;
 };
 
@@ -241,12 +244,52 @@ static int write_provenance(adk_out_t *o)
     return st;
 }
 
+static int reserve(adk_out_t *o, const char *name, uint64_t bytes);
+
+/* Room for the HDF5 metadata of a new file and its closing flush, in every phase. */
+#define ADK_OUT_MARGIN ((uint64_t)1 << 20)
+
+/*
+ * Whether the file system holding @p path has @p bytes free and the process may write a file that
+ * large (rank 0 asks, every rank gets the answer). Checked before HDF5 creates anything: once HDF5
+ * holds metadata it cannot write, its closing flush fails on one rank only and the ranks part ways.
+ */
+static int room_for(adk_ctx_t *ctx, const char *path, uint64_t bytes)
+{
+    int err = 0;
+    if (adk_ctx_rank(ctx) == 0) {
+        char *copy = adk_strdup(path);
+        struct statvfs fs;
+        struct rlimit rl;
+        if (!copy) {
+            err = ENOMEM;
+        } else if (statvfs(dirname(copy), &fs) == 0 && (fs.f_flag & ST_RDONLY)) {
+            err = EROFS;
+        } else if (statvfs(dirname(copy), &fs) == 0 &&
+                   (uint64_t)fs.f_bavail * (uint64_t)fs.f_frsize < bytes) {
+            err = ENOSPC;
+        } else if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+                   (uint64_t)rl.rlim_cur < bytes) {
+            err = EFBIG;
+        }
+        free(copy);
+    }
+    int st = adk_ctx_bcast(ctx, &err, 1, MPI_INT, 0);
+    if (st == ADK_OK && err) {
+        st = ADK_ERR(ctx, ADK_EIO, "cannot write '%s': %s", path, strerror(err));
+    }
+    return st;
+}
+
 int adk_out_h5_create(adk_out_group_t *g, const char *path, adk_out_t **out)
 {
     adk_ctx_t *ctx = g->ctx;
     *out = NULL;
     adk_out_t *o = NULL;
     int st = member_add(g, path, 0, &o);
+    if (st == ADK_OK) {
+        st = room_for(ctx, o->tmp, ADK_OUT_MARGIN);
+    }
     if (st == ADK_OK) {
         hid_t fapl = adk_h5_fapl(ctx);
         o->fid = fapl >= 0 ? H5Fcreate(o->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl) : -1;
@@ -257,6 +300,9 @@ int adk_out_h5_create(adk_out_group_t *g, const char *path, adk_out_t **out)
             st = ADK_ERR(ctx, ADK_EIO, "cannot create '%s' (is the directory writable?)", o->tmp);
         }
         st = adk_ctx_agree(ctx, st);
+    }
+    if (st == ADK_OK) {
+        st = reserve(o, "/", 0); /* the metadata's room, before any is written */
     }
     if (st == ADK_OK) {
         st = write_provenance(o);
@@ -323,6 +369,9 @@ int adk_out_h5_update(adk_out_group_t *g, const char *path, adk_out_t **out)
     }
     if (st == ADK_OK) {
         o->replace = 1;
+        struct stat sb;
+        uint64_t size = adk_ctx_rank(ctx) == 0 && stat(path, &sb) == 0 ? (uint64_t)sb.st_size : 0;
+        st = room_for(ctx, o->tmp, size + ADK_OUT_MARGIN); /* rank 0's size is the one used */
     }
     if (st == ADK_OK) {
         int err = adk_ctx_rank(ctx) == 0 ? copy_file(path, o->tmp) : 0;
@@ -341,6 +390,9 @@ int adk_out_h5_update(adk_out_group_t *g, const char *path, adk_out_t **out)
             st = ADK_ERR(ctx, ADK_EIO, "'%s' is not a writable HDF5 file", path);
         }
         st = adk_ctx_agree(ctx, st);
+    }
+    if (st == ADK_OK) {
+        st = reserve(o, "/", 0);
     }
     if (st == ADK_OK) {
         *out = o;
@@ -397,13 +449,12 @@ static int sync_path(const char *path, int dir)
 
 static int sync_parent(const char *path)
 {
-    char *copy = adk_strdup(path);
-    if (!copy) {
-        return ENOMEM;
+    /* no allocation here: the outputs are already in place when this runs */
+    char dir[4096];
+    if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir)) {
+        return 0; /* a path that long: its directory is not synced */
     }
-    int err = sync_path(dirname(copy), 1);
-    free(copy);
-    return err;
+    return sync_path(dirname(dir), 1);
 }
 
 /* The name an existing output is kept under while a commit is under way. */
@@ -466,10 +517,29 @@ static void unplace(adk_out_group_t *g)
     }
 }
 
+/* Give back the reserved blocks beyond the file's end (HDF5 used less than was reserved). */
+static void release(const adk_out_t *o)
+{
+    struct stat sb;
+    if (o->reserved == 0 || stat(o->tmp, &sb) != 0 || (uint64_t)sb.st_size >= o->reserved) {
+        return;
+    }
+    int fd = open(o->tmp, O_WRONLY);
+    if (fd >= 0) {
+        /* shrinking frees the blocks past the new end (a hole punched past the end is ignored by
+         * some file systems); the byte added first is removed again, so the content is unchanged */
+        int grown = ftruncate(fd, sb.st_size + 1) == 0;
+        int back = grown && ftruncate(fd, sb.st_size) == 0;
+        (void)back; /* if that fails, one zero byte more than HDF5 wrote: still a valid file */
+        close(fd);
+    }
+}
+
 /* Rank 0: fsync every temporary file, put all in place (or none), fsync the directories. */
 static int publish(adk_out_group_t *g, const char **failed)
 {
     for (adk_out_t *o = g->head; o; o = o->next) {
+        release(o);
         int err = sync_path(o->tmp, 0);
         if (err) {
             *failed = o->tmp;
@@ -647,16 +717,17 @@ static int reserve(adk_out_t *o, const char *name, uint64_t bytes)
             now = (hsize_t)sb.st_size;
         }
         /* room for the data, its metadata and the file's closing flush */
-        uint64_t need = now + bytes + bytes / 64 + ((uint64_t)1 << 20);
+        uint64_t need = now + bytes + bytes / 64 + ADK_OUT_MARGIN;
         int fd = open(o->tmp, O_WRONLY);
         if (fd < 0) {
             err = errno;
         } else {
             if (need < now || need > (uint64_t)INT64_MAX) {
                 err = EFBIG;
-            } else if (fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, (off_t)need) != 0 &&
-                       errno != EOPNOTSUPP && errno != ENOSYS) {
-                err = errno;
+            } else if (fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, (off_t)need) != 0) {
+                err = errno == EOPNOTSUPP || errno == ENOSYS ? 0 : errno;
+            } else if (need > o->reserved) {
+                o->reserved = need;
             }
             close(fd);
         }

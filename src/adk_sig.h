@@ -10,8 +10,11 @@
 #ifndef ADK_SIG_H
 #define ADK_SIG_H
 
-/** Install the handlers (programs call this once, from adk_cli_begin). Local. */
-void adk_sig_install(void);
+/**
+ * Install the handlers (programs call this once, from adk_cli_begin). Rank 0 of the job then says
+ * "PROG: stopped by signal N" on stderr when stopped. Local.
+ */
+void adk_sig_install(const char *prog);
 
 /**
  * Remove @p path if the process is stopped by a signal, until adk_sig_untrack. At most 16 paths

@@ -6,6 +6,8 @@
  */
 #include "config.h"
 
+#include "adk_gitversion.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -561,7 +563,7 @@ static void test_provenance(void)
         CU_ASSERT_STRING_EQUAL(buf, PACKAGE_VERSION);
         CU_ASSERT_EQUAL(adk_h5_attr(f, "/", "git_commit", ADK_ATTR_STR, buf, sizeof(buf), NULL),
                         ADK_OK);
-        CU_ASSERT_STRING_EQUAL(buf, ADK_GIT_COMMIT);
+        CU_ASSERT_STRING_EQUAL(buf, ADK_GIT_DESCRIBE);
         CU_ASSERT_EQUAL(adk_h5_attr(f, "/", "command_line", ADK_ATTR_STR, buf, sizeof(buf), NULL),
                         ADK_OK);
         CU_ASSERT_STRING_EQUAL(buf, adk_ctx_cmdline(ctx));

@@ -6,6 +6,8 @@
  */
 #include "config.h"
 
+#include "adk_gitversion.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,7 +97,7 @@ static void check_items(const adk_prov_t *p, adk_ctx_t *ctx, int with_seed, uint
               strcmp(p->item[k].s, PACKAGE_VERSION) == 0);
     k = find(p, "git_commit");
     CU_ASSERT(k >= 0 && p->item[k].kind == ADK_PROV_STR &&
-              strcmp(p->item[k].s, ADK_GIT_COMMIT) == 0);
+              strcmp(p->item[k].s, ADK_GIT_DESCRIBE) == 0);
     k = find(p, "command_line");
     CU_ASSERT(k >= 0 && p->item[k].kind == ADK_PROV_STR &&
               strcmp(p->item[k].s, "adkit-prov --k 5") == 0);
