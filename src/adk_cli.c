@@ -292,6 +292,7 @@ int adk_cli_begin(int *argc, char ***argv, adk_ctx_t **ctx)
 
 int adk_cli_end(adk_ctx_t *ctx, int st)
 {
+    adk_sig_finishing(); /* a failing rank's exit makes mpiexec stop the others: no news */
     if (ctx) {
         adk_ctx_report(ctx, st);
         adk_ctx_free(ctx);

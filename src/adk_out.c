@@ -263,10 +263,11 @@ static int room_for(adk_ctx_t *ctx, const char *path, uint64_t bytes)
         struct rlimit rl;
         if (!copy) {
             err = ENOMEM;
-        } else if (statvfs(dirname(copy), &fs) == 0 && (fs.f_flag & ST_RDONLY)) {
+        } else if (statvfs(dirname(copy), &fs) != 0) {
+            err = 0; /* nothing known: HDF5's own open will tell */
+        } else if (fs.f_flag & ST_RDONLY) {
             err = EROFS;
-        } else if (statvfs(dirname(copy), &fs) == 0 &&
-                   (uint64_t)fs.f_bavail * (uint64_t)fs.f_frsize < bytes) {
+        } else if ((uint64_t)fs.f_bavail * (uint64_t)fs.f_frsize < bytes) {
             err = ENOSPC;
         } else if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
                    (uint64_t)rl.rlim_cur < bytes) {
@@ -288,7 +289,7 @@ int adk_out_h5_create(adk_out_group_t *g, const char *path, adk_out_t **out)
     adk_out_t *o = NULL;
     int st = member_add(g, path, 0, &o);
     if (st == ADK_OK) {
-        st = room_for(ctx, o->tmp, ADK_OUT_MARGIN);
+        st = room_for(ctx, o->path, ADK_OUT_MARGIN);
     }
     if (st == ADK_OK) {
         hid_t fapl = adk_h5_fapl(ctx);
@@ -371,7 +372,7 @@ int adk_out_h5_update(adk_out_group_t *g, const char *path, adk_out_t **out)
         o->replace = 1;
         struct stat sb;
         uint64_t size = adk_ctx_rank(ctx) == 0 && stat(path, &sb) == 0 ? (uint64_t)sb.st_size : 0;
-        st = room_for(ctx, o->tmp, size + ADK_OUT_MARGIN); /* rank 0's size is the one used */
+        st = room_for(ctx, o->path, size + ADK_OUT_MARGIN); /* rank 0's size is the one used */
     }
     if (st == ADK_OK) {
         int err = adk_ctx_rank(ctx) == 0 ? copy_file(path, o->tmp) : 0;

@@ -74,6 +74,11 @@ void adk_sig_install(const char *prog)
     }
 }
 
+void adk_sig_finishing(void)
+{
+    sig_note[0] = '\0';
+}
+
 void adk_sig_track(const char *path)
 {
     if (strlen(path) >= ADK_SIG_PATH) {

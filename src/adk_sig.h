@@ -17,6 +17,13 @@
 void adk_sig_install(const char *prog);
 
 /**
+ * The run is over (its status is known and being reported): a signal from now on, such as the
+ * SIGTERM mpiexec sends after another rank exited non-zero, ends the process without a message.
+ * Local.
+ */
+void adk_sig_finishing(void);
+
+/**
  * Remove @p path if the process is stopped by a signal, until adk_sig_untrack. At most 16 paths
  * are tracked at once (further ones are not). Local.
  */
