@@ -23,8 +23,8 @@ case " $(ranks) " in
     ;;
 esac
 
-ALLOC_HEAD=${ALLOC_HEAD:-12}
-ALLOC_SAMPLES=${ALLOC_SAMPLES:-10}
+ALLOC_HEAD=${ALLOC_HEAD:-8}
+ALLOC_SAMPLES=${ALLOC_SAMPLES:-6}
 T=15 # seconds: these runs take well under one
 
 # Inputs: blobs with labels, a model with and without thresholds, an assignment, a Gaussian model.
