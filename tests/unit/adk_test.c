@@ -96,3 +96,19 @@ cJSON *adk_test_load_json(const char *dir, const char *name)
     fclose(f);
     return j;
 }
+
+int adk_test_same_bits(double a, double b)
+{
+    return memcmp(&a, &b, sizeof(a)) == 0;
+}
+
+int adk_test_message_has(const char *needle)
+{
+    adk_ctx_t *ctx = adk_test_ctx();
+    int mine = strstr(adk_ctx_message(ctx), needle) != NULL, any = 0;
+    MPI_Allreduce(&mine, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    if (!any && adk_ctx_rank(ctx) == 0) {
+        printf("# expected '%s' in '%s'\n", needle, adk_ctx_message(ctx));
+    }
+    return any;
+}

@@ -30,6 +30,15 @@ const char *adk_test_path(const char *name);
  */
 cJSON *adk_test_load_json(const char *dir, const char *name);
 
+/** Whether @p a and @p b are the same double bit for bit (-0.0 and NaN payloads included). */
+int adk_test_same_bits(double a, double b);
+
+/**
+ * Whether the message stored on some rank contains @p needle (the lowest failing rank's is the
+ * one reported); when none does, rank 0 prints its own as a TAP comment. Collective.
+ */
+int adk_test_message_has(const char *needle);
+
 /* Relative closeness with a stated tolerance. */
 #define ADK_ASSERT_REL(a, b, tol)                                                                  \
     CU_ASSERT(fabs((double)(a) - (double)(b)) <=                                                   \

@@ -48,23 +48,6 @@ static double *read_all(const char *file, const char *dset, int64_t *rows, int64
     return v;
 }
 
-static int same_bits(double a, double b)
-{
-    return memcmp(&a, &b, sizeof(a)) == 0;
-}
-
-/* Does this rank's stored message contain needle (checked on the lowest failing rank)? */
-static int message_has(const char *needle)
-{
-    adk_ctx_t *ctx = adk_test_ctx();
-    int mine = strstr(adk_ctx_message(ctx), needle) != NULL, any = 0;
-    MPI_Allreduce(&mine, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-    if (!any && adk_ctx_rank(ctx) == 0) {
-        printf("# expected '%s' in '%s'\n", needle, adk_ctx_message(ctx));
-    }
-    return any;
-}
-
 /* ------------------------------------------------------------------------------------------ */
 
 /* Rows of a fixture, read with the reproducible alignment on ctx. */
@@ -115,10 +98,11 @@ static void check_fit(adk_gauss_kind_t kind)
     for (size_t j = 0; j < d; j++) {
         ADK_ASSERT_REL(g->mu[j], mu[j], 1e-12); /* numpy within 1e-12 relative */
         ADK_ASSERT_REL(g->var[j], var[j], 1e-12);
-        bits &= same_bits(g->mu[j], one->mu[j]) && same_bits(g->var[j], one->var[j]);
+        bits &=
+            adk_test_same_bits(g->mu[j], one->mu[j]) && adk_test_same_bits(g->var[j], one->var[j]);
         for (size_t k = 0; kind == ADK_GAUSS_FULL && k < d; k++) {
             ADK_ASSERT_REL(g->cov[j * d + k], cov[j * d + k], 1e-12);
-            bits &= same_bits(g->cov[j * d + k], one->cov[j * d + k]);
+            bits &= adk_test_same_bits(g->cov[j * d + k], one->cov[j * d + k]);
         }
     }
     CU_ASSERT(bits); /* the same bits as one process: any rank count */
@@ -218,7 +202,8 @@ static void test_zero_variance(void)
         adk_gauss_params_t p = {(adk_gauss_kind_t)kind, 0.0, 0.0};
         adk_ctx_clear(ctx);
         CU_ASSERT_EQUAL(adk_gauss_fit(ctx, x, &p, &g), ADK_EDATA);
-        CU_ASSERT(message_has("zero variance in 1 of 3 features (constant columns): 1; use --"));
+        CU_ASSERT(
+            adk_test_message_has("zero variance in 1 of 3 features (constant columns): 1; use --"));
         adk_ctx_clear(ctx);
         p.min_var = 0.5; /* floors every variance below 0.5, constant or not */
         CU_ASSERT_FATAL(adk_gauss_fit(ctx, x, &p, &g) == ADK_OK);
@@ -254,11 +239,11 @@ static void test_constant_exact(void)
     adk_gauss_t *g = NULL;
     adk_ctx_clear(ctx);
     CU_ASSERT_EQUAL(adk_gauss_fit(ctx, x, &p, &g), ADK_EDATA);
-    CU_ASSERT(message_has("zero variance in 1 of 2 features (constant columns): 0;"));
+    CU_ASSERT(adk_test_message_has("zero variance in 1 of 2 features (constant columns): 0;"));
     adk_ctx_clear(ctx);
     p.min_var = 1e-3;
     CU_ASSERT_FATAL(adk_gauss_fit(ctx, x, &p, &g) == ADK_OK);
-    CU_ASSERT(same_bits(g->mu[0], 0.1));
+    CU_ASSERT(adk_test_same_bits(g->mu[0], 0.1));
     CU_ASSERT_EQUAL(g->var[0], 1e-3);
     CU_ASSERT_EQUAL(g->mu[1], 3.0);
     CU_ASSERT_EQUAL(g->var[1], 4.0); /* 0..6: population variance 28/7 */
@@ -278,8 +263,8 @@ static void test_singular(void)
         adk_gauss_params_t p = {ADK_GAUSS_FULL, 0.0, 0.0};
         adk_ctx_clear(ctx);
         CU_ASSERT_EQUAL(adk_gauss_fit(ctx, x, &p, &g), ADK_EDATA);
-        CU_ASSERT(message_has("singular covariance matrix: feature 2 is"));
-        CU_ASSERT(message_has("use --ridge R"));
+        CU_ASSERT(adk_test_message_has("singular covariance matrix: feature 2 is"));
+        CU_ASSERT(adk_test_message_has("use --ridge R"));
         adk_ctx_clear(ctx);
         p.ridge = 1e-3;
         CU_ASSERT_EQUAL(adk_gauss_fit(ctx, x, &p, &g), ADK_OK);
@@ -351,7 +336,7 @@ static void test_digits_full(void)
             }
             c = c / m + (j == k ? 0.5L : 0.0L);
             nbad += !(fabsl(g->cov[j * d + k] - c) <= 1e-12L * cmax);
-            bits &= same_bits(g->cov[j * d + k], one->cov[j * d + k]);
+            bits &= adk_test_same_bits(g->cov[j * d + k], one->cov[j * d + k]);
         }
     }
     CU_ASSERT_EQUAL(nbad, 0);

@@ -13,11 +13,6 @@
 #include "adk_key.h"
 #include "adk_test.h"
 
-static int same_bits(double a, double b)
-{
-    return memcmp(&a, &b, sizeof(a)) == 0;
-}
-
 /* xorshift64*: a fixed test stream, the same on every rank. */
 static uint64_t next_u64(uint64_t *s)
 {
@@ -46,7 +41,7 @@ static void test_order_ladder(void)
     const size_t n = sizeof(ladder) / sizeof(ladder[0]);
     int bad = 0;
     for (size_t i = 0; i < n; i++) {
-        bad += !same_bits(adk_key_to_double(adk_key_from_double(ladder[i])), ladder[i]);
+        bad += !adk_test_same_bits(adk_key_to_double(adk_key_from_double(ladder[i])), ladder[i]);
         for (size_t j = 0; j < n; j++) {
             uint64_t a = adk_key_from_double(ladder[i]), b = adk_key_from_double(ladder[j]);
             /* the total order: -0.0 just below +0.0, otherwise the numeric order */
@@ -61,7 +56,7 @@ static void test_order_ladder(void)
     CU_ASSERT_EQUAL(adk_key_from_double(0.0) - adk_key_from_double(-0.0), 1);
     CU_ASSERT_EQUAL(adk_key_from_value(-0.0), adk_key_from_value(0.0));
     CU_ASSERT_EQUAL(adk_key_from_value(-0.0), adk_key_from_double(0.0));
-    CU_ASSERT(same_bits(adk_key_to_double(adk_key_from_double(-0.0)), -0.0));
+    CU_ASSERT(adk_test_same_bits(adk_key_to_double(adk_key_from_double(-0.0)), -0.0));
     /* the smallest subnormals are neighbours of the zeros */
     CU_ASSERT_EQUAL(adk_key_from_double(5e-324) - adk_key_from_double(0.0), 1);
     CU_ASSERT_EQUAL(adk_key_from_double(-0.0) - adk_key_from_double(-5e-324), 1);
@@ -78,11 +73,11 @@ static void test_order_random(void)
     for (int i = 0; i < 200000; i++) {
         double a = any_double(&s), b = i % 3 ? any_double(&s) : a * 0.5;
         uint64_t ka = adk_key_from_double(a), kb = adk_key_from_double(b);
-        bad += !same_bits(adk_key_to_double(ka), a);
+        bad += !adk_test_same_bits(adk_key_to_double(ka), a);
         if (a != b) {
             bad += (ka < kb) != (a < b);
         } else {
-            bad += (ka == kb) != same_bits(a, b); /* equal values: equal keys unless +-0 */
+            bad += (ka == kb) != adk_test_same_bits(a, b); /* equal values: equal keys unless +-0 */
         }
         uint64_t va = adk_key_from_value(a), vb = adk_key_from_value(b);
         bad += (va < vb) != (a < b) || (va == vb) != (a == b);
@@ -166,7 +161,7 @@ static void test_sort(void)
     adk_key_sort(kl, tmp, nl);
     int bad = 0;
     for (size_t i = 0; i < nl; i++) {
-        bad += !same_bits(adk_key_to_double(kl[i]), ladder[i]);
+        bad += !adk_test_same_bits(adk_key_to_double(kl[i]), ladder[i]);
     }
     CU_ASSERT_EQUAL(bad, 0);
     free(k);

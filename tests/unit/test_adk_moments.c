@@ -38,11 +38,6 @@ static void row_of(int64_t i, double *x)
     x[4] = 0.5 * x[3] + 3.0 * hash01(i, 4);
 }
 
-static int same_bits(double a, double b)
-{
-    return memcmp(&a, &b, sizeof(a)) == 0;
-}
-
 /* This rank's rows [row0, row0 + nloc) of the n-row test matrix, blocks of @p align rows. */
 static adk_rows_t *make_rows(int64_t n, int64_t align, int64_t row0, size_t nloc)
 {
@@ -127,13 +122,13 @@ static void test_brute_force(void)
     int nbad = 0;
     for (int j = 0; j < D; j++) {
         nbad += !(fabsl(mu[j] - bmu[j]) <= 1e-15L * fabsl(bmu[j]));
-        nbad += !same_bits(mu[j], mu2[j]);
+        nbad += !adk_test_same_bits(mu[j], mu2[j]);
         nbad += !(fabsl(var[j] - bcov[j * D + j]) <= 1e-13L * bcov[j * D + j]);
-        nbad += !same_bits(var[j], cov[j * D + j]); /* one definition of the variance */
+        nbad += !adk_test_same_bits(var[j], cov[j * D + j]); /* one definition of the variance */
         for (int k = 0; k < D; k++) {
             long double scale = sqrtl(bcov[j * D + j] * bcov[k * D + k]);
             nbad += !(fabsl(cov[j * D + k] - bcov[j * D + k]) <= 1e-13L * scale);
-            nbad += !same_bits(cov[j * D + k], cov[k * D + j]); /* symmetric */
+            nbad += !adk_test_same_bits(cov[j * D + k], cov[k * D + j]); /* symmetric */
         }
     }
     if (nbad && adk_ctx_rank(ctx) == 0) {
@@ -207,12 +202,13 @@ static void test_constant_exact(void)
     }
     double mu[2], var[2], cov[4];
     CU_ASSERT_FATAL(adk_moments_compute(ctx, x, ADK_MOMENTS_VAR, mu, var) == ADK_OK);
-    CU_ASSERT(same_bits(mu[0], 0.1));
-    CU_ASSERT(same_bits(var[0], 0.0));
+    CU_ASSERT(adk_test_same_bits(mu[0], 0.1));
+    CU_ASSERT(adk_test_same_bits(var[0], 0.0));
     CU_ASSERT_EQUAL(mu[1], 3.0);
     CU_ASSERT_EQUAL(var[1], 4.0); /* 0..6: population variance 28/7 */
     CU_ASSERT_FATAL(adk_moments_compute(ctx, x, ADK_MOMENTS_COV, mu, cov) == ADK_OK);
-    CU_ASSERT(same_bits(cov[0], 0.0) && same_bits(cov[1], 0.0) && same_bits(cov[2], 0.0));
+    CU_ASSERT(adk_test_same_bits(cov[0], 0.0) && adk_test_same_bits(cov[1], 0.0) &&
+              adk_test_same_bits(cov[2], 0.0));
     CU_ASSERT_EQUAL(cov[3], 4.0);
     adk_rows_free(x);
 }

@@ -27,11 +27,6 @@ static const char *fixture(const char *dset)
     return fx_buf;
 }
 
-static int same_bits(double a, double b)
-{
-    return memcmp(&a, &b, sizeof(double)) == 0;
-}
-
 /* The whole fixture on every rank (small; only the tests do this, never the library). */
 typedef struct {
     size_t n, ngroups, nq;
@@ -125,9 +120,9 @@ static void test_linear_index(void)
     adk_select_linear_index(5, 100.0, &lo, &hi, &g);
     CU_ASSERT(lo == 4 && hi == 4 && g == 5.0);
     adk_select_linear_index(5, 0.0, &lo, &hi, &g);
-    CU_ASSERT(lo == 0 && hi == 1 && same_bits(g, 0.0));
+    CU_ASSERT(lo == 0 && hi == 1 && adk_test_same_bits(g, 0.0));
     adk_select_linear_index(5, -0.0, &lo, &hi, &g); /* numpy accepts -0.0: gamma is -0.0 */
-    CU_ASSERT(lo == 0 && hi == 1 && same_bits(g, -0.0));
+    CU_ASSERT(lo == 0 && hi == 1 && adk_test_same_bits(g, -0.0));
     adk_select_linear_index(4, 50.0, &lo, &hi, &g);
     CU_ASSERT(lo == 1 && hi == 2 && g == 0.5);
     /* 29/100 rounds down, so v = 100 * 0.29 = 28.999999999999996: lo 28, not 29, and the
@@ -142,13 +137,13 @@ static void test_lerp(void)
 {
     /* np.percentile([0.1, 0.7], 70) == 0.5199999999999999: the g >= 0.5 branch (b - d(1-g));
      * a + d g would give 0.52 */
-    CU_ASSERT(same_bits(adk_select_lerp(0.1, 0.7, 0.7), 0.5199999999999999));
-    CU_ASSERT(!same_bits(0.1 + (0.7 - 0.1) * 0.7, 0.5199999999999999));
-    CU_ASSERT(same_bits(adk_select_lerp(1.0, 2.0, 0.25), 1.25));
+    CU_ASSERT(adk_test_same_bits(adk_select_lerp(0.1, 0.7, 0.7), 0.5199999999999999));
+    CU_ASSERT(!adk_test_same_bits(0.1 + (0.7 - 0.1) * 0.7, 0.5199999999999999));
+    CU_ASSERT(adk_test_same_bits(adk_select_lerp(1.0, 2.0, 0.25), 1.25));
     /* signs of zero as numpy: [-0.0, -0.0] at q = 25 is +0.0, at q = 75 it is -0.0 */
-    CU_ASSERT(same_bits(adk_select_lerp(-0.0, -0.0, 0.25), 0.0));
-    CU_ASSERT(same_bits(adk_select_lerp(-0.0, -0.0, 0.75), -0.0));
-    CU_ASSERT(same_bits(adk_select_lerp(3.0, 3.0, 5.0), 3.0)); /* clamped: gamma > 1 */
+    CU_ASSERT(adk_test_same_bits(adk_select_lerp(-0.0, -0.0, 0.25), 0.0));
+    CU_ASSERT(adk_test_same_bits(adk_select_lerp(-0.0, -0.0, 0.75), -0.0));
+    CU_ASSERT(adk_test_same_bits(adk_select_lerp(3.0, 3.0, 5.0), 3.0)); /* clamped: gamma > 1 */
 }
 
 /* Percentiles of the fixture under @p layout and @p bits, compared bit for bit with numpy. */
@@ -174,7 +169,7 @@ static void check_percentiles(const fixture_t *f, int layout, int bits)
         CU_ASSERT_EQUAL(cnt[g], f->counts[g]);
         for (size_t j = 0; j < f->nq; j++) {
             double e = f->expected[g * f->nq + j], a = out[g * f->nq + j];
-            if (!same_bits(a, e)) {
+            if (!adk_test_same_bits(a, e)) {
                 if (bad++ < 5 && adk_ctx_rank(ctx) == 0) {
                     printf("# layout %d bits %d group %zu q %g: got %.17g, numpy %.17g\n", layout,
                            bits, g, f->q[j], a, e);
@@ -267,7 +262,8 @@ static void test_kth_bruteforce(void)
                 want = sorted[start[g] + (size_t)r];
                 want_next = sorted[start[g] + (size_t)(r + 1 < n ? r + 1 : r)];
             }
-            bad += !same_bits(kth[g * nk + j], want) || !same_bits(next[g * nk + j], want_next);
+            bad += !adk_test_same_bits(kth[g * nk + j], want) ||
+                   !adk_test_same_bits(next[g * nk + j], want_next);
         }
     }
     CU_ASSERT_EQUAL(bad, 0);

@@ -48,23 +48,6 @@ static double *read_all(const char *dset, int64_t *rows, int64_t *cols)
     return v;
 }
 
-static int same_bits(double a, double b)
-{
-    return memcmp(&a, &b, sizeof(a)) == 0;
-}
-
-/* Does the stored message contain needle (on the lowest failing rank)? */
-static int message_has(const char *needle)
-{
-    adk_ctx_t *ctx = adk_test_ctx();
-    int mine = strstr(adk_ctx_message(ctx), needle) != NULL, any = 0;
-    MPI_Allreduce(&mine, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-    if (!any && adk_ctx_rank(ctx) == 0) {
-        printf("# expected '%s' in '%s'\n", needle, adk_ctx_message(ctx));
-    }
-    return any;
-}
-
 /* Rows [start, start+count) of n for this rank under split scheme s (0..3). */
 static void split(int s, int64_t n, int size, int rank, int64_t *start, int64_t *count)
 {
@@ -181,13 +164,14 @@ static int check_against_ref(const char *name, const double *v, const int64_t *y
         adk_sweep_t *sw = NULL;
         int st = adk_sweep_run(ctx, &p, v + start, y + start, (size_t)count, start, &sw);
         CU_ASSERT_EQUAL_FATAL(st, ADK_OK);
-        int ok = same_bits(sw->epsilon, r.epsilon) && same_bits(sw->f1, r.f1) &&
+        int ok = adk_test_same_bits(sw->epsilon, r.epsilon) && adk_test_same_bits(sw->f1, r.f1) &&
                  sw->best == r.best && sw->n == (int64_t)n && sw->npos == npos &&
                  sw->ncand == ncand && sw->dir == dir;
         for (size_t c = 0; c < ncand; c++) {
-            ok &= same_bits(sw->eps[c], r.eps[c]) && same_bits(sw->prf[c].f1, r.f1s[c]) &&
-                  same_bits(sw->prf[c].precision, r.prec[c]) &&
-                  same_bits(sw->prf[c].recall, r.rec[c]) && sw->conf[c].tp == r.tp[c] &&
+            ok &= adk_test_same_bits(sw->eps[c], r.eps[c]) &&
+                  adk_test_same_bits(sw->prf[c].f1, r.f1s[c]) &&
+                  adk_test_same_bits(sw->prf[c].precision, r.prec[c]) &&
+                  adk_test_same_bits(sw->prf[c].recall, r.rec[c]) && sw->conf[c].tp == r.tp[c] &&
                   sw->conf[c].fp == r.fp[c] && sw->conf[c].fn == npos - r.tp[c] &&
                   sw->conf[c].tn == (int64_t)n - npos - r.fp[c];
         }
@@ -345,7 +329,7 @@ static void test_linspace(void)
     for (int64_t k = 0; k < np_; k++) {
         adk_sweep_linspace(pairs[2 * k], pairs[2 * k + 1], ADK_SWEEP_NCAND, eps);
         for (int64_t i = 0; i < ni; i++) {
-            bad += !same_bits(eps[(size_t)idx[i]], vals[k * ni + i]); /* bit for bit */
+            bad += !adk_test_same_bits(eps[(size_t)idx[i]], vals[k * ni + i]); /* bit for bit */
         }
     }
     CU_ASSERT_EQUAL(bad, 0);
@@ -384,17 +368,18 @@ static void test_numpy_cases(void)
             int st =
                 adk_sweep_run(ctx, &p, v + o + start, y + o + start, (size_t)count, start, &sw);
             CU_ASSERT_EQUAL_FATAL(st, ADK_OK);
-            int ok = same_bits(sw->epsilon, res[4 * k]) && same_bits(sw->f1, res[4 * k + 1]) &&
+            int ok = adk_test_same_bits(sw->epsilon, res[4 * k]) &&
+                     adk_test_same_bits(sw->f1, res[4 * k + 1]) &&
                      (double)sw->best == res[4 * k + 2] && sw->n == n && sw->ncand == 1000 &&
                      sw->log == (int)res[4 * k + 3];
             if (k == 0) { /* "random": the whole F1 curve */
                 for (size_t c = 0; c < sw->ncand; c++) {
-                    ok &= same_bits(sw->prf[c].f1, curve[c]);
+                    ok &= adk_test_same_bits(sw->prf[c].f1, curve[c]);
                 }
             }
             if (k == 7) { /* "subnormal": numpy's step == 0 rule for every candidate */
                 for (size_t c = 0; c < sw->ncand; c++) {
-                    ok &= same_bits(sw->eps[c], sub[c]);
+                    ok &= adk_test_same_bits(sw->eps[c], sub[c]);
                 }
             }
             if (!ok) {
@@ -435,7 +420,7 @@ static void test_csv(void)
     /* 0.1 + 0.2 rounds to 0.30000000000000004, so the row at 0.3 counts: candidates 1 and 2
      * both give tp 4, fp 1 (F1 8/9); the first one wins the tie */
     CU_ASSERT_EQUAL(s->best, 1);
-    CU_ASSERT(same_bits(s->epsilon, 0.1 + 0.2));
+    CU_ASSERT(adk_test_same_bits(s->epsilon, 0.1 + 0.2));
     char *csv = adk_sweep_csv(s);
     CU_ASSERT_PTR_NOT_NULL_FATAL(csv);
     CU_ASSERT_STRING_EQUAL(csv, "epsilon,precision,recall,f1\n"
@@ -463,24 +448,24 @@ static void test_errors(void)
     CU_ASSERT_PTR_NULL(s);
     char want[64];
     snprintf(want, sizeof(want), "val.h5:/labels row %d: label 2 is not 0", 3 * (size - 1) + 1);
-    CU_ASSERT(message_has(want));
+    CU_ASSERT(adk_test_message_has(want));
     adk_ctx_clear(ctx);
     double vn[3] = {0.1, NAN, 0.3};
     adk_sweep_params_t pl = {ADK_SWEEP_BELOW, 0, 1, "v", "log density"};
     CU_ASSERT_EQUAL(adk_sweep_run(ctx, &pl, vn, y, 3, 0, &s), ADK_EDATA);
-    CU_ASSERT(message_has("v row 1: log density NaN is not finite"));
+    CU_ASSERT(adk_test_message_has("v row 1: log density NaN is not finite"));
     adk_ctx_clear(ctx);
     double vi[3] = {0.1, 0.2, -INFINITY};
     CU_ASSERT_EQUAL(adk_sweep_run(ctx, NULL, vi, y, 3, 10, &s), ADK_EDATA);
-    CU_ASSERT(message_has("data row 12: score Inf is not finite"));
+    CU_ASSERT(adk_test_message_has("data row 12: score Inf is not finite"));
     adk_ctx_clear(ctx);
     adk_sweep_params_t pe = {ADK_SWEEP_ABOVE, 0, 0, "empty", NULL};
     CU_ASSERT_EQUAL(adk_sweep_run(ctx, &pe, v, y, 0, 0, &s), ADK_EDATA);
-    CU_ASSERT(message_has("empty: no rows"));
+    CU_ASSERT(adk_test_message_has("empty: no rows"));
     adk_ctx_clear(ctx);
     double vw[2] = {-DBL_MAX, DBL_MAX};
     CU_ASSERT_EQUAL(adk_sweep_run(ctx, NULL, vw, y, 2, 0, &s), ADK_EDATA);
-    CU_ASSERT(message_has("too wide"));
+    CU_ASSERT(adk_test_message_has("too wide"));
     adk_ctx_clear(ctx);
     adk_sweep_params_t pc = {ADK_SWEEP_BELOW, (size_t)1 << 40, 0, NULL, NULL};
     CU_ASSERT_EQUAL(adk_sweep_run(ctx, &pc, v, y, 3, 0, &s), ADK_EINVAL);

@@ -25,11 +25,6 @@ static const char *fixture(const char *file, const char *dset)
     return fx_buf;
 }
 
-static int same_bits(double a, double b)
-{
-    return memcmp(&a, &b, sizeof(double)) == 0;
-}
-
 static double *read_expected(const char *file, const char *dset, size_t k)
 {
     double *v = NULL;
@@ -59,7 +54,7 @@ static void check_rule(const char *name, size_t k, adk_thr_method_t m, double q,
     size_t bad = 0;
     for (size_t c = 0; want && n && c < k; c++) {
         double got = t->value[c], e = want[c];
-        int ok = rtol == 0.0 ? same_bits(got, e)
+        int ok = rtol == 0.0 ? adk_test_same_bits(got, e)
                              : (got == e || fabs(got - e) <= rtol * fabs(e)); /* inf == inf */
         if (!ok || t->n[c] != (int64_t)n[c]) {
             if (bad++ == 0 && adk_ctx_rank(ctx) == 0) {
@@ -116,7 +111,7 @@ static void test_small_clusters(void)
         int per_cluster = m == ADK_THR_PERCENTILE || m == ADK_THR_SIGMA;
         /* empty cluster: +inf for per-cluster rules, the common value for global ones */
         CU_ASSERT(per_cluster ? (isinf(t->value[3]) && t->value[3] > 0)
-                              : same_bits(t->value[3], t->value[0]));
+                              : adk_test_same_bits(t->value[3], t->value[0]));
         /* one row: that row's distance (percentile of one value; sd 0) */
         if (per_cluster) {
             CU_ASSERT(t->value[4] == sqrt(2.0)); /* the outlier (30,-25) vs (29,-24) */
@@ -148,7 +143,7 @@ static void test_read_assign(void)
     int ok = 1;
     for (size_t i = 0; c && d && i < a->nloc; i++) {
         ok &= a->labels[i] == (int64_t)c[a->row0 + (int64_t)i];
-        ok &= same_bits(a->x[i], d[a->row0 + (int64_t)i]);
+        ok &= adk_test_same_bits(a->x[i], d[a->row0 + (int64_t)i]);
     }
     CU_ASSERT(ok);
     free(c);
@@ -282,7 +277,7 @@ static void test_write(void)
     CU_ASSERT_EQUAL(adk_io_read_small(ctx, spec, 100, &v, &r, &c, &nd), ADK_OK);
     CU_ASSERT(r == 4 && nd == 1);
     for (size_t i = 0; v && i < 4; i++) {
-        CU_ASSERT(same_bits(v[i], t->value[i])); /* cluster 2 is empty: +inf survives */
+        CU_ASSERT(adk_test_same_bits(v[i], t->value[i])); /* cluster 2 is empty: +inf survives */
     }
     CU_ASSERT(v && isinf(v[2]));
     CU_ASSERT_EQUAL(adk_io_attr_str(ctx, path, "/thresholds", "method", method, sizeof(method)),
