@@ -351,8 +351,13 @@ int adk_csv_read(adk_ctx_t *ctx, const char *file, int64_t align, const char *la
             fsize = (long long)sb.st_size;
         }
     }
-    MPI_Bcast(&err, 1, MPI_INT, 0, comm);
-    MPI_Bcast(&fsize, 1, MPI_LONG_LONG, 0, comm);
+    long long info[2] = {err, fsize};
+    st = adk_ctx_bcast(ctx, info, 2, MPI_LONG_LONG, 0);
+    if (st != ADK_OK) {
+        return st;
+    }
+    err = (int)info[0];
+    fsize = info[1];
     if (err) {
         return ADK_ERR(ctx, ADK_EIO, "cannot open '%s': %s", file, strerror(err));
     }
@@ -375,16 +380,23 @@ int adk_csv_read(adk_ctx_t *ctx, const char *file, int64_t align, const char *la
     layout_t lay = {0, 0, -1, 0};
     if (st == ADK_OK) {
         long long cnt[2] = {sc.nlines, sc.ncontent}, pre[2] = {0, 0};
-        MPI_Exscan(cnt, pre, 2, MPI_LONG_LONG, MPI_SUM, comm);
+        st = MPI_Exscan(cnt, pre, 2, MPI_LONG_LONG, MPI_SUM, comm) == MPI_SUCCESS
+                 ? ADK_OK
+                 : ADK_ERR(ctx, ADK_EMPI, "MPI_Exscan failed");
+        st = adk_ctx_agree(ctx, st);
         if (rank == 0) {
             pre[0] = pre[1] = 0; /* Exscan leaves rank 0's result undefined */
         }
         line0 = pre[0];
         content0 = pre[1];
-        MPI_Allreduce(&sc.ncontent, &total, 1, MPI_LONG_LONG, MPI_SUM, comm);
+        if (st == ADK_OK) {
+            st = adk_ctx_allreduce(ctx, &sc.ncontent, &total, 1, MPI_LONG_LONG, MPI_SUM);
+        }
         int cand = sc.ncontent > 0 ? rank : size;
-        MPI_Allreduce(&cand, &owner, 1, MPI_INT, MPI_MIN, comm);
-        if (owner >= size) {
+        if (st == ADK_OK) {
+            st = adk_ctx_allreduce(ctx, &cand, &owner, 1, MPI_INT, MPI_MIN);
+        }
+        if (st == ADK_OK && owner >= size) {
             st = ADK_ERR(ctx, ADK_EDATA, "%s: no data rows", file);
         }
     }
@@ -393,12 +405,14 @@ int adk_csv_read(adk_ctx_t *ctx, const char *file, int64_t align, const char *la
             decide_layout(first, label_col, &lay);
         }
         int buf[4] = {lay.header, lay.fields, lay.lcol, lay.err};
-        MPI_Bcast(buf, 4, MPI_INT, owner, comm);
+        st = adk_ctx_bcast(ctx, buf, 4, MPI_INT, owner);
         lay.header = buf[0];
         lay.fields = buf[1];
         lay.lcol = buf[2];
         lay.err = buf[3];
-        if (lay.err) {
+        if (st != ADK_OK) {
+            /* the broadcast failed: agreed already */
+        } else if (lay.err) {
             st = ADK_ERR(ctx, ADK_EINVAL, "%s: no column '%s' for the labels", file, label_col);
         } else if (total - lay.header <= 0) {
             st = ADK_ERR(ctx, ADK_EDATA, "%s: no data rows (only a header)", file);
@@ -459,8 +473,10 @@ int adk_csv_read(adk_ctx_t *ctx, const char *file, int64_t align, const char *la
         st = adk_ctx_agree(ctx, st);
     }
     if (st == ADK_OK) {
-        MPI_Allreduce(MPI_IN_PLACE, offs, size, MPI_LONG_LONG, MPI_MAX, comm);
-        MPI_Allreduce(MPI_IN_PLACE, lines, size, MPI_LONG_LONG, MPI_MAX, comm);
+        st = adk_ctx_allreduce(ctx, MPI_IN_PLACE, offs, size, MPI_LONG_LONG, MPI_MAX);
+    }
+    if (st == ADK_OK) {
+        st = adk_ctx_allreduce(ctx, MPI_IN_PLACE, lines, size, MPI_LONG_LONG, MPI_MAX);
     }
 
     /* Pass 2: parse exactly my rows, starting at my first row's line. */
