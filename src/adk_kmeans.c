@@ -400,7 +400,10 @@ static int init_kmeanspp(fit_t *f, adk_rng_t *rng, double *centres)
         for (size_t i = 0; i < f->nloc; i++) {
             mx = kp.closest[i] > mx ? kp.closest[i] : mx;
         }
-        MPI_Allreduce(MPI_IN_PLACE, &mx, 1, MPI_DOUBLE, MPI_MAX, adk_ctx_comm(f->ctx));
+        st = adk_ctx_allreduce(f->ctx, MPI_IN_PLACE, &mx, 1, MPI_DOUBLE, MPI_MAX);
+        if (st != ADK_OK) {
+            break;
+        }
         adk_racc_zero(kp.pacc);
         for (int t = 0; t < ntrial; t++) {
             adk_racc_set_scale(kp.pacc, (size_t)t, adk_repro_exponent(mx * (double)f->block) + 1);
@@ -564,7 +567,10 @@ static int relocate(fit_t *f, const double *old, int64_t *counts)
         if (owner == adk_ctx_rank(f->ctx)) {
             oldc = f->labels[r - f->row0];
         }
-        MPI_Bcast(&oldc, 1, MPI_INT32_T, owner, adk_ctx_comm(f->ctx));
+        st = adk_ctx_bcast(f->ctx, &oldc, 1, MPI_INT32_T, owner);
+        if (st != ADK_OK) {
+            break;
+        }
         size_t nc = (size_t)empty[q];
         for (size_t j = 0; j < d; j++) {
             adk_racc_clear_real(f->acc, nc * d + j);
