@@ -69,6 +69,11 @@ static int parse_field(const char *p, const char *end, double *v)
     if (q == p) {
         return 0;
     }
+    for (const char *h = p; h < q; h++) {
+        if (*h == 'x' || *h == 'X') {
+            return 0; /* strtod reads hexadecimal ("0x10" as 16): not a CSV number */
+        }
+    }
     while (q < end && (*q == ' ' || *q == '\t')) {
         q++;
     }

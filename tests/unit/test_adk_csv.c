@@ -158,6 +158,9 @@ static void test_ragged(void)
         (const char *[]){"r1.csv", "line 3 (row 1)", "2 fields, expected 3", "ragged", NULL});
     st = read_text("r2.csv", "1,2\n3,4,5\n", NULL, &r);
     check_fail(st, ADK_EDATA, (const char *[]){"r2.csv", "line 2 (row 1)", "ragged", NULL});
+    /* strtod would read "0x10" as 16: hexadecimal is not a CSV number */
+    st = read_text("hex.csv", "a,b\n1,2\n0x10,3\n", NULL, &r);
+    check_fail(st, ADK_EDATA, (const char *[]){"hex.csv", "line 3 (row 1)", "0x10", NULL});
 }
 
 static void test_label_col(void)
@@ -243,7 +246,7 @@ static void test_strtod_bits(void)
                        ".5",
                        "5.",
                        "-1E+2",
-                       "0x1.8p1",
+                       "3.0e0", /* hexadecimal ("0x1.8p1") is refused: see test_ragged */
                        "9007199254740993",
                        "\t-2.5e-3"};
     size_t nf = sizeof(f) / sizeof(f[0]), d = 4, n = nf / d;
