@@ -165,6 +165,13 @@ static int seek_line_start(FILE *f, long long b0, long long *p)
  */
 typedef int (*line_cb)(void *ud, long long ci, long long li, long long off, char *text);
 
+/* The text of a line read at byte offset @p off: a UTF-8 byte-order mark opening the file (as
+ * spreadsheet programs write it) is not part of the first field. */
+static char *line_text(char *line, long long off)
+{
+    return off == 0 && strncmp(line, "\xEF\xBB\xBF", 3) == 0 ? line + 3 : line;
+}
+
 static int walk(reader_t *r, long long b0, long long b1, scan_t *sc, line_cb cb, void *ud)
 {
     long long p;
@@ -183,9 +190,10 @@ static int walk(reader_t *r, long long b0, long long b1, scan_t *sc, line_cb cb,
         if (n < 0) {
             break;
         }
-        int kind = classify(r->line);
+        char *text = line_text(r->line, p);
+        int kind = classify(text);
         if (kind == LINE_CONTENT) {
-            if (cb && cb(ud, sc->ncontent, sc->nlines, p, r->line)) {
+            if (cb && cb(ud, sc->ncontent, sc->nlines, p, text)) {
                 sc->nlines++;
                 sc->ncontent++;
                 return 0;
@@ -486,7 +494,7 @@ int adk_csv_read(adk_ctx_t *ctx, const char *file, int64_t align, const char *la
 
     /* Pass 2: parse exactly my rows, starting at my first row's line. */
     if (st == ADK_OK && rows->nloc > 0) {
-        long long lineno = lines[rank];
+        long long lineno = lines[rank], at = offs[rank];
         size_t got = 0;
         if (fseeko(rd.f, (off_t)offs[rank], SEEK_SET) != 0) {
             st = ADK_ERR(ctx, ADK_EIO, "error reading '%s'", file);
@@ -498,9 +506,11 @@ int adk_csv_read(adk_ctx_t *ctx, const char *file, int64_t align, const char *la
                              file);
                 break;
             }
-            if (classify(rd.line) == LINE_CONTENT) {
+            char *text = line_text(rd.line, at);
+            at += len;
+            if (classify(text) == LINE_CONTENT) {
                 int64_t lab = 0;
-                st = parse_row(ctx, file, lineno, (long long)(rows->row0 + (int64_t)got), rd.line,
+                st = parse_row(ctx, file, lineno, (long long)(rows->row0 + (int64_t)got), text,
                                &lay, rows->x + got * d, &lab);
                 if (rows->labels) {
                     rows->labels[got] = lab;

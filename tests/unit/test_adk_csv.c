@@ -158,6 +158,16 @@ static void test_ragged(void)
         (const char *[]){"r1.csv", "line 3 (row 1)", "2 fields, expected 3", "ragged", NULL});
     st = read_text("r2.csv", "1,2\n3,4,5\n", NULL, &r);
     check_fail(st, ADK_EDATA, (const char *[]){"r2.csv", "line 2 (row 1)", "ragged", NULL});
+    /* a UTF-8 byte-order mark opening the file is not part of the first value */
+    st = read_text("bom.csv",
+                   "\xEF\xBB\xBF"
+                   "1,2\n3,4\n",
+                   NULL, &r);
+    CU_ASSERT_EQUAL(st, ADK_OK);
+    CU_ASSERT(r && r->n == 2 && r->d == 2);
+    CU_ASSERT(r && (r->row0 != 0 || r->nloc == 0 || r->x[0] == 1.0));
+    adk_rows_free(r);
+    r = NULL;
     /* strtod would read "0x10" as 16: hexadecimal is not a CSV number */
     st = read_text("hex.csv", "a,b\n1,2\n0x10,3\n", NULL, &r);
     check_fail(st, ADK_EDATA, (const char *[]){"hex.csv", "line 3 (row 1)", "0x10", NULL});
