@@ -34,16 +34,24 @@ static int set_value(adk_ctx_t *ctx, const adk_opt_t *o, const char *v)
     switch (o->type) {
     case ADK_OPT_INT: {
         long x = strtol(v, &end, 10);
-        if (end == v || *end || errno || x < INT_MIN || x > INT_MAX) {
+        if (end == v || *end) {
             return ADK_ERR(ctx, ADK_EINVAL, "--%s: '%s' is not an integer", o->name, v);
+        }
+        if (errno == ERANGE || x < INT_MIN || x > INT_MAX) {
+            return ADK_ERR(ctx, ADK_EINVAL, "--%s: %s is out of range (%d to %d)", o->name, v,
+                           INT_MIN, INT_MAX);
         }
         *(int *)o->target = (int)x;
         return ADK_OK;
     }
     case ADK_OPT_I64: {
         long long x = strtoll(v, &end, 10);
-        if (end == v || *end || errno) {
+        if (end == v || *end) {
             return ADK_ERR(ctx, ADK_EINVAL, "--%s: '%s' is not an integer", o->name, v);
+        }
+        if (errno == ERANGE) {
+            return ADK_ERR(ctx, ADK_EINVAL, "--%s: %s is out of range (at most %lld)", o->name, v,
+                           (long long)INT64_MAX);
         }
         *(int64_t *)o->target = (int64_t)x;
         return ADK_OK;
@@ -53,8 +61,12 @@ static int set_value(adk_ctx_t *ctx, const adk_opt_t *o, const char *v)
             return ADK_ERR(ctx, ADK_EINVAL, "--%s: '%s' must not be negative", o->name, v);
         }
         unsigned long long x = strtoull(v, &end, 10);
-        if (end == v || *end || errno) {
+        if (end == v || *end) {
             return ADK_ERR(ctx, ADK_EINVAL, "--%s: '%s' is not a non-negative integer", o->name, v);
+        }
+        if (errno == ERANGE) {
+            return ADK_ERR(ctx, ADK_EINVAL, "--%s: %s is out of range (at most %llu)", o->name, v,
+                           (unsigned long long)UINT64_MAX);
         }
         *(uint64_t *)o->target = (uint64_t)x;
         return ADK_OK;

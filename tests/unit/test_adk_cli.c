@@ -86,6 +86,13 @@ static void test_errors(void)
     expect_usage(a8, 3, "takes no value");
     char *a9[] = {"prog", "-k", "3", "in"};
     expect_usage(a9, 4, "unknown option '-k'");
+    /* a number too large for its type is out of range, not "not an integer" */
+    char *a10[] = {"prog", "--k", "99999999999999999999", "in"};
+    expect_usage(a10, 4, "--k: 99999999999999999999 is out of range");
+    char *a11[] = {"prog", "--k", "3000000000", "in"};
+    expect_usage(a11, 4, "is out of range (-2147483648 to 2147483647)");
+    char *a12[] = {"prog", "--seed", "99999999999999999999999", "in"};
+    expect_usage(a12, 4, "is out of range (at most 18446744073709551615)");
     adk_ctx_clear(adk_test_ctx());
 }
 
