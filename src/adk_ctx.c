@@ -28,6 +28,9 @@ struct adk_ctx {
     int err_code;          /* first error recorded on this rank, 0 when none */
     int fail_rank;         /* lowest failing rank of the last failed agreement, -1 when none */
     char msg[ADK_MSG_MAX]; /* message of err_code */
+    const char *err_file;  /* where it was raised (ADK_ERR's __FILE__, __LINE__) */
+    int err_line;
+    int debug; /* ADK_DEBUG set: messages name the source line that raised them */
     char prog[64];
     char *cmdline;
     char *inputs;
@@ -88,6 +91,8 @@ int adk_ctx_create(MPI_Comm comm, int argc, char **argv, adk_ctx_t **out)
         ctx->cmdline = argc > 0 ? join_args(argc, argv) : adk_strdup("");
         ctx->inputs = adk_strdup("");
         ctx->fail_rank = -1;
+        const char *dbg = getenv("ADK_DEBUG");
+        ctx->debug = dbg && *dbg && strcmp(dbg, "0") != 0;
         ok = ctx->cmdline && ctx->inputs;
     }
     /* Agree on the allocation before duplicating the communicator (a collective). */
@@ -152,17 +157,14 @@ const char *adk_ctx_cmdline(const adk_ctx_t *ctx)
 
 int adk_ctx_err(adk_ctx_t *ctx, int code, const char *file, int line, const char *fmt, ...)
 {
-    (void)file;
-    (void)line;
     if (ctx->err_code == ADK_OK && code != ADK_OK) {
+        ctx->err_file = file;
+        ctx->err_line = line;
         va_list ap;
         va_start(ap, fmt);
         vsnprintf(ctx->msg, sizeof(ctx->msg), fmt, ap);
         va_end(ap);
         ctx->err_code = code;
-#ifdef ADK_DEBUG_ERRORS
-        fprintf(stderr, "[%d] %s:%d: %s\n", ctx->rank, file, line, ctx->msg);
-#endif
     }
     return code;
 }
@@ -175,6 +177,7 @@ const char *adk_ctx_message(const adk_ctx_t *ctx)
 void adk_ctx_clear(adk_ctx_t *ctx)
 {
     ctx->err_code = ADK_OK;
+    ctx->err_file = NULL;
     ctx->msg[0] = '\0';
 }
 
@@ -226,6 +229,11 @@ void adk_ctx_report(adk_ctx_t *ctx, int st)
     int from = ctx->fail_rank >= 0 ? ctx->fail_rank : 0;
     char buf[ADK_MSG_MAX];
     snprintf(buf, sizeof(buf), "%s", ctx->msg);
+    if (ctx->err_file && (ctx->debug || ctx->err_code == ADK_EINTERNAL)) {
+        /* a bug (or a developer asking): say where, so a report can point at the line */
+        size_t len = strlen(buf);
+        snprintf(buf + len, sizeof(buf) - len, " [%s:%d]", ctx->err_file, ctx->err_line);
+    }
     if (from != 0) {
         if (ctx->rank == from) {
             MPI_Send(buf, ADK_MSG_MAX, MPI_CHAR, 0, 917, ctx->comm);

@@ -163,6 +163,33 @@ static void test_report_once(void)
     adk_ctx_clear(ctx);
 }
 
+/* An internal error (a bug) is reported with the source line that raised it; others are not. */
+static void test_report_location(void)
+{
+    adk_ctx_t *ctx = adk_test_ctx();
+    adk_ctx_clear(ctx);
+    int last = adk_ctx_size(ctx) - 1;
+    int st = adk_ctx_rank(ctx) == last ? ADK_ERR(ctx, ADK_EINTERNAL, "broken invariant") : ADK_OK;
+    st = adk_ctx_agree(ctx, st);
+    CU_ASSERT_EQUAL(st, ADK_EINTERNAL);
+    char *text = captured_report(st, "loc");
+    if (adk_ctx_rank(ctx) == 0) {
+        CU_ASSERT_PTR_NOT_NULL(strstr(text, "broken invariant [")); /* "[...test_adk_ctx.c:N]" */
+        CU_ASSERT_PTR_NOT_NULL(strstr(text, "test_adk_ctx.c:"));
+    }
+    free(text);
+    adk_ctx_clear(ctx);
+    st = adk_ctx_rank(ctx) == last ? ADK_ERR(ctx, ADK_EDATA, "bad row") : ADK_OK;
+    st = adk_ctx_agree(ctx, st);
+    text = captured_report(st, "noloc");
+    if (adk_ctx_rank(ctx) == 0) {
+        CU_ASSERT_PTR_NOT_NULL(strstr(text, "bad row"));
+        CU_ASSERT_PTR_NULL(strstr(text, "test_adk_ctx.c:"));
+    }
+    free(text);
+    adk_ctx_clear(ctx);
+}
+
 static void test_exit_codes(void)
 {
     static const int map[][2] = {{ADK_OK, 0},     {ADK_EXIT, 0},       {ADK_EINVAL, 1},
@@ -251,6 +278,7 @@ int main(int argc, char **argv)
         {"agree: lowest failing rank's code, ADK_OK when none", test_agree},
         {"the first message is kept; clear forgets it", test_first_message},
         {"report: the failing rank's message once, from rank 0", test_report_once},
+        {"an internal error names its source line", test_report_location},
         {"exit codes and status names", test_exit_codes},
         {"checked allreduce and bcast", test_collectives},
         {"a failing collective is ADK_EMPI on every rank", test_collective_failure},
