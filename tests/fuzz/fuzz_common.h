@@ -107,6 +107,8 @@ static void fz_init(int *argc, char ***argv)
     setenv("OMPI_MCA_sharedfp", "^lockedfile", 0);
     /* No Open MPI handlers for SIGABRT, SIGSEGV...: libFuzzer's must see a crash to save it. */
     setenv("OMPI_MCA_opal_signal", "", 0);
+    /* fuzz_h5 forks a child that uses HDF5 only, never MPI */
+    setenv("OMPI_MCA_mpi_warn_on_fork", "0", 0);
     /* Open MPI keeps what MPI_Init allocates until exit, some of it unreachable: not ours to
      * report (nor HDF5's start-up), and with the fast unwinder (the slow one costs 5 times the
      * executions) its stacks are too short for tests/lsan.supp to recognise. Allocations made

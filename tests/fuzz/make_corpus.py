@@ -93,6 +93,18 @@ def write(path, data):
         f.write(data)
 
 
+def new_file(path, libver="earliest"):
+    """An HDF5 file whose bytes depend on its contents only: the root group records no times
+    (h5py's File() keeps them, and the newer object headers store them)."""
+    fcpl = h5py.h5p.create(h5py.h5p.FILE_CREATE)
+    fcpl.set_obj_track_times(False)
+    fapl = h5py.h5p.create(h5py.h5p.FILE_ACCESS)
+    low = h5py.h5f.LIBVER_LATEST if libver == "latest" else h5py.h5f.LIBVER_EARLIEST
+    fapl.set_libver_bounds(low, h5py.h5f.LIBVER_LATEST)
+    fid = h5py.h5f.create(path.encode(), h5py.h5f.ACC_TRUNC, fcpl=fcpl, fapl=fapl)
+    return h5py.File(fid)
+
+
 def model_attrs(f, c):
     """The attributes adk_kmeans_model_read (and the harness) reads."""
     f.create_dataset("centroids", data=c, track_times=False)
@@ -111,7 +123,7 @@ def make_h5(outdir):
     kw = {"track_times": False}
 
     def new(name, libver="earliest"):
-        return h5py.File(os.path.join(outdir, name), "w", libver=libver, track_order=False)
+        return new_file(os.path.join(outdir, name), libver)
 
     with new("f64_labels.h5") as f:
         f.create_dataset("data", data=x, **kw)
@@ -164,7 +176,7 @@ def make_regress(outdir):
     kw = {"track_times": False}
 
     def model(name):
-        f = h5py.File(os.path.join(outdir, name), "w", libver="earliest")
+        f = new_file(os.path.join(outdir, name))
         f.create_dataset("data", data=x, **kw)
         f.create_dataset("centroids", data=x[:2], **kw)
         return f
@@ -184,7 +196,7 @@ def make_regress(outdir):
     for name, shape in (("rows_wrap_2p33x2p31.h5", (2**33, 2**31)),
                         ("rows_wrap_2p62p1x4.h5", (2**62 + 1, 4)),
                         ("small_wrap_2p32x2p32.h5", (2**32, 2**32))):
-        with h5py.File(os.path.join(outdir, name), "w", libver="earliest") as f:
+        with new_file(os.path.join(outdir, name)) as f:
             f.create_dataset("data", shape=shape, chunks=(1, 1), dtype="f8", **kw)
             f.create_dataset("centroids", shape=shape, chunks=(1, 1), dtype="f8", **kw)
     with model("centroids_wrap_2p32x2p32.h5") as f:  # only adk_h5_read_small's overflow
