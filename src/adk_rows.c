@@ -22,6 +22,11 @@ int adk_rows_alloc(adk_ctx_t *ctx, int64_t n, size_t d, int64_t align, const cha
     adk_range_t rg = adk_part_rows(n, adk_ctx_size(ctx), adk_ctx_rank(ctx), r->align);
     r->row0 = rg.start;
     r->nloc = (size_t)rg.count;
+    if (d > 0 && r->nloc > SIZE_MAX / sizeof(double) / d) { /* the byte count would wrap */
+        size_t nloc = r->nloc;
+        adk_rows_free(r);
+        return ADK_ERR(ctx, ADK_ENOMEM, "%zu x %zu rows cannot be held in memory", nloc, d);
+    }
     /* never a zero-byte allocation: a rank without rows still has a valid pointer */
     size_t cnt = r->nloc * d;
     r->x = adk_calloc(cnt > 0 ? cnt : 1, sizeof(double));
