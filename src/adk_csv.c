@@ -423,13 +423,11 @@ int adk_csv_read(adk_ctx_t *ctx, const char *file, int64_t align, const char *la
         lay.fields = buf[1];
         lay.lcol = buf[2];
         lay.err = buf[3];
-        if (st != ADK_OK) {
-            /* the broadcast failed: agreed already */
-        } else if (lay.err) {
+        if (st == ADK_OK && lay.err) {
             st = ADK_ERR(ctx, ADK_EINVAL, "%s: no column '%s' for the labels", file, label_col);
-        } else if (total - lay.header <= 0) {
+        } else if (st == ADK_OK && total - lay.header <= 0) {
             st = ADK_ERR(ctx, ADK_EDATA, "%s: no data rows (only a header)", file);
-        } else if (lay.fields - (lay.lcol >= 0) < 1) {
+        } else if (st == ADK_OK && lay.fields - (lay.lcol >= 0) < 1) {
             st = ADK_ERR(ctx, ADK_EDATA, "%s: no data columns", file);
         }
     }
