@@ -36,6 +36,7 @@ struct adk_ctx {
     char *inputs;
     int has_seed;
     uint64_t seed;
+    size_t msg_piece; /* largest MPI message in bytes (adk_msg) */
     double t_acc[ADK_T_NPHASE];
     double t_start[ADK_T_NPHASE];
 };
@@ -95,12 +96,22 @@ int adk_ctx_create(MPI_Comm comm, int argc, char **argv, adk_ctx_t **out)
         ctx->debug = dbg && *dbg && strcmp(dbg, "0") != 0;
         ok = ctx->cmdline && ctx->inputs;
     }
-    /* Agree on the allocation before duplicating the communicator (a collective). */
-    int all_ok = 0;
-    if (MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, comm) != MPI_SUCCESS || !all_ok) {
+    /* Agree on the allocation before duplicating the communicator (a collective), and on the
+     * message piece size (ADK_MSG_PIECE, a testing knob: every rank must cut alike). */
+    long long mine[2] = {ok, ADK_MSG_PIECE_DEFAULT}, all[2] = {0, 0};
+    const char *pc = getenv("ADK_MSG_PIECE");
+    if (pc && *pc) {
+        char *end = NULL;
+        long long v = strtoll(pc, &end, 10);
+        if (*end == '\0' && v >= 1 && v < mine[1]) {
+            mine[1] = v;
+        }
+    }
+    if (MPI_Allreduce(mine, all, 2, MPI_LONG_LONG, MPI_MIN, comm) != MPI_SUCCESS || !all[0]) {
         adk_ctx_free(ctx);
         return ok ? ADK_EMPI : ADK_ENOMEM;
     }
+    ctx->msg_piece = (size_t)all[1];
     if (MPI_Comm_dup(comm, &ctx->comm) != MPI_SUCCESS) {
         ctx->comm = MPI_COMM_NULL;
         adk_ctx_free(ctx);
@@ -133,6 +144,16 @@ void adk_ctx_free(adk_ctx_t *ctx)
 MPI_Comm adk_ctx_comm(const adk_ctx_t *ctx)
 {
     return ctx->comm;
+}
+
+size_t adk_ctx_msg_piece(const adk_ctx_t *ctx)
+{
+    return ctx->msg_piece;
+}
+
+void adk_ctx_set_msg_piece(adk_ctx_t *ctx, size_t bytes)
+{
+    ctx->msg_piece = bytes >= 1 && bytes <= ADK_MSG_PIECE_DEFAULT ? bytes : ADK_MSG_PIECE_DEFAULT;
 }
 
 int adk_ctx_rank(const adk_ctx_t *ctx)

@@ -59,6 +59,15 @@ int adk_ctx_create(MPI_Comm comm, int argc, char **argv, adk_ctx_t **out);
 /** Free a context (NULL is a no-op). Collective unless NULL. */
 void adk_ctx_free(adk_ctx_t *ctx);
 
+/* Largest single MPI message adk_msg sends, in bytes: 1 GiB (2^30) by default, below the 2^31
+ * where int counts end and some transports fail; ADK_MSG_PIECE=BYTES in the environment lowers
+ * it for testing (the smallest value of any rank is taken). */
+#define ADK_MSG_PIECE_DEFAULT ((size_t)1 << 30)
+size_t adk_ctx_msg_piece(const adk_ctx_t *ctx);
+/** Set the piece size (1 .. ADK_MSG_PIECE_DEFAULT, else the default). Local, but every rank must
+ * set the same value before the next transfer. */
+void adk_ctx_set_msg_piece(adk_ctx_t *ctx, size_t bytes);
+
 /* Accessors. Local. */
 MPI_Comm adk_ctx_comm(const adk_ctx_t *ctx);
 int adk_ctx_rank(const adk_ctx_t *ctx);

@@ -3,6 +3,7 @@
  */
 #include "adk_repro.h"
 #include "adk_mem.h"
+#include "adk_msg.h"
 
 #include "adk_part.h"
 
@@ -109,11 +110,7 @@ void adk_racc_clear_real(adk_racc_t *a, size_t i)
 int adk_racc_allreduce(adk_ctx_t *ctx, adk_racc_t *a)
 {
     if (adk_ctx_size(ctx) > 1) {
-        int rc = MPI_Allreduce(MPI_IN_PLACE, a->buf, (int)a->len, MPI_INT64_T, MPI_SUM,
-                               adk_ctx_comm(ctx));
-        if (rc != MPI_SUCCESS) {
-            return adk_ctx_agree(ctx, ADK_ERR(ctx, ADK_EMPI, "MPI_Allreduce of sums failed"));
-        }
+        ADK_CHECK(adk_msg_allreduce(ctx, a->buf, a->len, sizeof(int64_t), MPI_INT64_T, MPI_SUM));
     }
     if (a->buf[a->len - 1] != 0) { /* the flag is global after the sum: all ranks see it */
         return ADK_ERR(ctx, ADK_EINTERNAL,

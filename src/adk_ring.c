@@ -7,8 +7,9 @@
  */
 #include "adk_ring.h"
 #include "adk_mem.h"
+#include "adk_msg.h"
 
-#include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -21,6 +22,8 @@ struct adk_ring {
     size_t cap;     /* rows of the largest block */
     int64_t *info;  /* 2 P: rows and row0 of every rank */
     double *buf[2]; /* cap x width each; buf[0] holds the own payload before a pass */
+    size_t nreq;      /* requests of the largest block's exchange (receive + send, in pieces) */
+    MPI_Request *req; /* nreq */
 };
 
 int adk_ring_create(adk_ctx_t *ctx, const char *what, int64_t row0, size_t rows, size_t width,
@@ -52,19 +55,18 @@ int adk_ring_create(adk_ctx_t *ctx, const char *what, int64_t row0, size_t rows,
         for (int q = 0; q < size; q++) {
             r->cap = (size_t)r->info[2 * q] > r->cap ? (size_t)r->info[2 * q] : r->cap;
         }
-        /* MPI counts are ints; the sizes are the same everywhere, so every rank decides alike. */
-        if ((double)r->cap * (double)width > (double)INT_MAX) {
-            st = ADK_ERR(ctx, ADK_EINVAL,
-                         "%s: a block of %zu rows of %zu values exceeds one MPI message; use more "
-                         "ranks",
+        if (r->cap > SIZE_MAX / sizeof(double) / width) { /* the same everywhere: agreed */
+            st = ADK_ERR(ctx, ADK_EINVAL, "%s: a block of %zu rows of %zu values is too large",
                          what, r->cap, width);
         }
     }
     if (st == ADK_OK) {
         size_t n = (r->cap ? r->cap : 1) * width;
+        r->nreq = 2 * adk_msg_nreq(ctx, n * sizeof(double));
         r->buf[0] = adk_malloc(n * sizeof(double));
         r->buf[1] = adk_malloc(n * sizeof(double));
-        if (!r->buf[0] || !r->buf[1]) {
+        r->req = adk_malloc(r->nreq * sizeof(MPI_Request));
+        if (!r->buf[0] || !r->buf[1] || !r->req) {
             st = ADK_ERR(ctx, ADK_ENOMEM, "%s: out of memory for ring blocks of %zu x %zu", what,
                          r->cap, width);
         }
@@ -86,6 +88,7 @@ void adk_ring_free(adk_ring_t *ring)
     free(ring->info);
     free(ring->buf[0]);
     free(ring->buf[1]);
+    free(ring->req);
     free(ring);
 }
 
@@ -109,14 +112,15 @@ size_t adk_ring_max_rows(const adk_ring_t *ring)
  * hang, and it leaves no message in flight; otherwise some partner never posted, so ours are
  * cancelled and released instead of waited on. Collective (on the failure path only).
  */
-static void abandon(adk_ring_t *r, MPI_Request req[2], int unposted)
+static void abandon(adk_ring_t *r, MPI_Request *req, int unposted)
 {
     int any = unposted;
     if (adk_ctx_allreduce(r->ctx, MPI_IN_PLACE, &any, 1, MPI_INT, MPI_MAX) == ADK_OK && !any) {
-        MPI_Waitall(2, req, MPI_STATUSES_IGNORE); /* the agreed failure is already the result */
+        /* the agreed failure is already the result */
+        MPI_Waitall((int)r->nreq, req, MPI_STATUSES_IGNORE);
         return;
     }
-    for (int i = 0; i < 2; i++) {
+    for (size_t i = 0; i < r->nreq; i++) {
         if (req[i] != MPI_REQUEST_NULL) {
             MPI_Cancel(&req[i]);
             MPI_Request_free(&req[i]);
@@ -128,7 +132,6 @@ int adk_ring_pass(adk_ring_t *ring, adk_ring_visit_fn visit, void *ud)
 {
     adk_ctx_t *ctx = ring->ctx;
     int rank = adk_ctx_rank(ctx), size = adk_ctx_size(ctx);
-    MPI_Comm comm = adk_ctx_comm(ctx);
     int right = (rank + 1) % size, left = (rank - 1 + size) % size;
     int cur = 0, st = ADK_OK;
     int lst = ADK_OK; /* this rank's first failure: a visit's code or ADK_EMPI */
@@ -137,16 +140,21 @@ int adk_ring_pass(adk_ring_t *ring, adk_ring_visit_fn visit, void *ud)
         int nxt = (rank - step - 1 + size) % size; /* owner of the block arriving */
         size_t cnt = (size_t)ring->info[2 * src];
         int exchange = step + 1 < size, unposted = 0;
-        MPI_Request req[2] = {MPI_REQUEST_NULL, MPI_REQUEST_NULL};
+        MPI_Request *req = ring->req;
+        for (size_t i = 0; i < ring->nreq; i++) {
+            req[i] = MPI_REQUEST_NULL;
+        }
         if (exchange) {
             int rc = MPI_ERR_OTHER;
             adk_ctx_tic(ctx, ADK_T_MPI);
             if (lst == ADK_OK) { /* after a failed wait the buffers are not to be trusted */
-                rc = MPI_Irecv(ring->buf[1 - cur], (int)((size_t)ring->info[2 * nxt] * ring->width),
-                               MPI_DOUBLE, left, RING_TAG, comm, &req[0]);
+                /* pieces of at most adk_ctx_msg_piece bytes: no int count or 2 GiB limit */
+                size_t rb = (size_t)ring->info[2 * nxt] * ring->width * sizeof(double);
+                size_t sb = cnt * ring->width * sizeof(double);
+                rc = adk_msg_irecv(ctx, ring->buf[1 - cur], rb, left, RING_TAG, req);
                 if (rc == MPI_SUCCESS) {
-                    rc = MPI_Isend(ring->buf[cur], (int)(cnt * ring->width), MPI_DOUBLE, right,
-                                   RING_TAG, comm, &req[1]);
+                    rc = adk_msg_isend(ctx, ring->buf[cur], sb, right, RING_TAG,
+                                       req + adk_msg_nreq(ctx, rb));
                 }
                 if (rc != MPI_SUCCESS) {
                     lst = ADK_ERR(ctx, ADK_EMPI, "%s: ring exchange failed (step %d)", ring->what,
@@ -177,7 +185,7 @@ int adk_ring_pass(adk_ring_t *ring, adk_ring_visit_fn visit, void *ud)
             break;
         }
         if (exchange) {
-            if (MPI_Waitall(2, req, MPI_STATUSES_IGNORE) != MPI_SUCCESS) {
+            if (MPI_Waitall((int)ring->nreq, req, MPI_STATUSES_IGNORE) != MPI_SUCCESS) {
                 /* agreed at the next step, which never posts after this */
                 lst =
                     ADK_ERR(ctx, ADK_EMPI, "%s: ring exchange failed (step %d)", ring->what, step);

@@ -44,8 +44,8 @@ typedef struct adk_ring adk_ring_t;
  * @param rows   rows this rank contributes (0 allowed: such a rank forwards blocks only)
  * @param width  doubles per row (>= 1), the same on every rank
  * @param out    new ring, or NULL on failure
- * @return ADK_OK; ADK_EINVAL (width 0, or the largest block exceeds one MPI message of
- *         2^31 - 1 doubles: the message names @p what and the sizes); ADK_ENOMEM; ADK_EMPI.
+ * @return ADK_OK; ADK_EINVAL (width 0); ADK_ENOMEM; ADK_EMPI. Blocks of any size travel
+ *         as several messages of at most adk_ctx_msg_piece bytes (adk_msg).
  *         Agreed. Collective. Memory: 2 x (largest block) x width doubles plus O(P).
  */
 int adk_ring_create(adk_ctx_t *ctx, const char *what, int64_t row0, size_t rows, size_t width,

@@ -5,6 +5,7 @@
  */
 #include "adk_score.h"
 #include "adk_mem.h"
+#include "adk_msg.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -205,56 +206,45 @@ static int redistribute(adk_ctx_t *ctx, const rec_t *r, size_t m, int64_t mtot, 
     int size = adk_ctx_size(ctx);
     MPI_Comm comm = adk_ctx_comm(ctx);
     uint64_t *split = adk_malloc((size_t)size * sizeof(uint64_t));
-    int *sc = adk_malloc(4 * (size_t)size * sizeof(int));
+    uint64_t *sc = adk_malloc(2 * (size_t)size * sizeof(uint64_t));
+    size_t *sb = adk_malloc(2 * (size_t)size * sizeof(size_t));
     rec_t *recv = NULL;
-    MPI_Datatype rt = MPI_DATATYPE_NULL;
-    int st = split && sc ? ADK_OK : ADK_ERR(ctx, ADK_ENOMEM, "out of memory");
-    if (st == ADK_OK && m > INT_MAX) {
-        st = ADK_ERR(ctx, ADK_EINVAL, "ranking metrics: more than %d distinct scores on one rank",
-                     INT_MAX);
-    }
+    int st = split && sc && sb ? ADK_OK : ADK_ERR(ctx, ADK_ENOMEM, "out of memory");
     st = adk_ctx_agree(ctx, st);
     if (st == ADK_OK) {
         st = find_splitters(ctx, r, m, mtot, split);
     }
-    int *sd = sc + size, *rc = sc + 2 * size, *rd = sc + 3 * size;
+    uint64_t *rc = sc + size;
+    size_t *rb = sb + size;
     if (st == ADK_OK) {
         size_t prev = 0;
         for (int j = 0; j < size; j++) {
             size_t end = j < size - 1 ? count_le(r, m, split[j]) : m;
-            sc[j] = (int)(end - prev);
-            sd[j] = (int)prev;
+            sc[j] = (uint64_t)(end - prev);
             prev = end;
         }
-        if (MPI_Alltoall(sc, 1, MPI_INT, rc, 1, MPI_INT, comm) != MPI_SUCCESS) {
+        if (MPI_Alltoall(sc, 1, MPI_UINT64_T, rc, 1, MPI_UINT64_T, comm) != MPI_SUCCESS) {
             st = adk_ctx_agree(ctx, ADK_ERR(ctx, ADK_EMPI, "MPI_Alltoall of counts failed"));
         }
     }
     size_t total = 0;
     if (st == ADK_OK) {
         for (int j = 0; j < size; j++) {
-            rd[j] = (int)total;
             total += (size_t)rc[j];
+            sb[j] = (size_t)sc[j] * sizeof(rec_t);
+            rb[j] = (size_t)rc[j] * sizeof(rec_t);
         }
-        if (total > INT_MAX) {
-            st = ADK_ERR(ctx, ADK_EINVAL,
-                         "ranking metrics: more than %d distinct scores sent to one rank", INT_MAX);
-        } else if (!(recv = adk_malloc((total ? total : 1) * sizeof(rec_t)))) {
+        if (!(recv = adk_malloc((total ? total : 1) * sizeof(rec_t)))) {
             st = ADK_ERR(ctx, ADK_ENOMEM, "out of memory");
-        } else if (MPI_Type_contiguous(3, MPI_UINT64_T, &rt) != MPI_SUCCESS ||
-                   MPI_Type_commit(&rt) != MPI_SUCCESS) {
-            st = ADK_ERR(ctx, ADK_EMPI, "cannot create an MPI datatype");
         }
         st = adk_ctx_agree(ctx, st);
     }
-    if (st == ADK_OK && MPI_Alltoallv(r, sc, sd, rt, recv, rc, rd, rt, comm) != MPI_SUCCESS) {
-        st = adk_ctx_agree(ctx, ADK_ERR(ctx, ADK_EMPI, "MPI_Alltoallv of scores failed"));
-    }
-    if (rt != MPI_DATATYPE_NULL) {
-        MPI_Type_free(&rt);
+    if (st == ADK_OK) { /* byte ranges in pieces: no int count limit (adk_msg) */
+        st = adk_msg_alltoallv(ctx, r, sb, recv, rb);
     }
     free(split);
     free(sc);
+    free(sb);
     if (st != ADK_OK) {
         free(recv);
         return st;

@@ -1,0 +1,122 @@
+/*
+ * adk_msg: transfers of any length, in pieces (see adk_msg.h).
+ */
+#include "adk_msg.h"
+#include "adk_mem.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MSG_TAG 7411
+
+size_t adk_msg_nreq(const adk_ctx_t *ctx, size_t bytes)
+{
+    size_t piece = adk_ctx_msg_piece(ctx);
+    return bytes == 0 ? 1 : (bytes - 1) / piece + 1;
+}
+
+/* Post the pieces of one transfer; recv selects MPI_Irecv. */
+static int post(adk_ctx_t *ctx, void *buf, size_t bytes, int peer, int tag, int recv,
+                MPI_Request *req)
+{
+    size_t n = adk_msg_nreq(ctx, bytes), piece = adk_ctx_msg_piece(ctx);
+    MPI_Comm comm = adk_ctx_comm(ctx);
+    for (size_t i = 0; i < n; i++) {
+        req[i] = MPI_REQUEST_NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t off = i * piece, len = bytes - off < piece ? bytes - off : piece;
+        char *p = (char *)buf + (bytes ? off : 0);
+        int rc = recv ? MPI_Irecv(p, (int)len, MPI_BYTE, peer, tag, comm, &req[i])
+                      : MPI_Isend(p, (int)len, MPI_BYTE, peer, tag, comm, &req[i]);
+        if (rc != MPI_SUCCESS) {
+            return rc;
+        }
+    }
+    return MPI_SUCCESS;
+}
+
+int adk_msg_isend(adk_ctx_t *ctx, const void *buf, size_t bytes, int dest, int tag,
+                  MPI_Request *req)
+{
+    return post(ctx, (void *)buf, bytes, dest, tag, 0, req);
+}
+
+int adk_msg_irecv(adk_ctx_t *ctx, void *buf, size_t bytes, int src, int tag, MPI_Request *req)
+{
+    return post(ctx, buf, bytes, src, tag, 1, req);
+}
+
+/* Cancel and release what was posted (after an agreed failure to post somewhere). */
+static void cancel_all(MPI_Request *req, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (req[i] != MPI_REQUEST_NULL) {
+            MPI_Cancel(&req[i]);
+            MPI_Request_free(&req[i]);
+        }
+    }
+}
+
+int adk_msg_alltoallv(adk_ctx_t *ctx, const void *send, const size_t *sbytes, void *recv,
+                      const size_t *rbytes)
+{
+    int size = adk_ctx_size(ctx), rank = adk_ctx_rank(ctx);
+    size_t nreq = 0, soff = 0, roff = 0, sme = 0, rme = 0;
+    for (int j = 0; j < size; j++) {
+        if (j != rank) {
+            nreq += adk_msg_nreq(ctx, sbytes[j]) + adk_msg_nreq(ctx, rbytes[j]);
+        }
+    }
+    MPI_Request *req = adk_malloc((nreq ? nreq : 1) * sizeof(MPI_Request));
+    int st = req ? ADK_OK : ADK_ERR(ctx, ADK_ENOMEM, "out of memory for %zu requests", nreq);
+    st = adk_ctx_agree(ctx, st);
+    if (st != ADK_OK) {
+        return st;
+    }
+    for (size_t i = 0; i < nreq; i++) {
+        req[i] = MPI_REQUEST_NULL;
+    }
+    size_t q = 0;
+    int rc = MPI_SUCCESS;
+    for (int j = 0; j < size; j++) {
+        if (j == rank) {
+            sme = soff;
+            rme = roff;
+        } else if (rc == MPI_SUCCESS) {
+            rc = adk_msg_irecv(ctx, (char *)recv + roff, rbytes[j], j, MSG_TAG, req + q);
+            q += adk_msg_nreq(ctx, rbytes[j]);
+            if (rc == MPI_SUCCESS) {
+                rc = adk_msg_isend(ctx, (const char *)send + soff, sbytes[j], j, MSG_TAG, req + q);
+            }
+            q += adk_msg_nreq(ctx, sbytes[j]);
+        }
+        soff += sbytes[j];
+        roff += rbytes[j];
+    }
+    if (sbytes[rank]) {
+        memcpy((char *)recv + rme, (const char *)send + sme, sbytes[rank]);
+    }
+    st = adk_ctx_agree(ctx, rc == MPI_SUCCESS
+                                ? ADK_OK
+                                : ADK_ERR(ctx, ADK_EMPI, "posting an all-to-all exchange failed"));
+    if (st != ADK_OK) {
+        cancel_all(req, nreq);
+    } else if (MPI_Waitall((int)nreq, req, MPI_STATUSES_IGNORE) != MPI_SUCCESS) {
+        st = ADK_ERR(ctx, ADK_EMPI, "an all-to-all exchange failed");
+    }
+    free(req);
+    return adk_ctx_agree(ctx, st);
+}
+
+int adk_msg_allreduce(adk_ctx_t *ctx, void *buf, size_t n, size_t elem, MPI_Datatype type,
+                      MPI_Op op)
+{
+    size_t per = adk_ctx_msg_piece(ctx) / elem;
+    per = per ? per : 1;
+    for (size_t i = 0; i < n; i += per) {
+        size_t len = n - i < per ? n - i : per;
+        ADK_CHECK(adk_ctx_allreduce(ctx, MPI_IN_PLACE, (char *)buf + i * elem, (int)len, type, op));
+    }
+    return ADK_OK;
+}
