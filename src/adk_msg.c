@@ -120,3 +120,49 @@ int adk_msg_allreduce(adk_ctx_t *ctx, void *buf, size_t n, size_t elem, MPI_Data
     }
     return ADK_OK;
 }
+
+/* Broadcast @p bytes from @p root in pieces. */
+static int bcast_pieces(adk_ctx_t *ctx, char *p, size_t bytes, int root)
+{
+    size_t piece = adk_ctx_msg_piece(ctx);
+    for (size_t off = 0; off < bytes; off += piece) {
+        size_t len = bytes - off < piece ? bytes - off : piece;
+        ADK_CHECK(adk_ctx_bcast(ctx, p + off, (int)len, MPI_BYTE, root));
+    }
+    return ADK_OK;
+}
+
+int adk_msg_allgather_rows(adk_ctx_t *ctx, void *buf, const int64_t *counts, const int64_t *displs,
+                           size_t rowbytes)
+{
+    int size = adk_ctx_size(ctx);
+    size_t piece = adk_ctx_msg_piece(ctx), total = 0;
+    int fits = 1;
+    for (int r = 0; r < size; r++) {
+        size_t end = ((size_t)displs[r] + (size_t)counts[r]) * rowbytes;
+        total = end > total ? end : total;
+    }
+    fits = total <= piece;
+    if (fits) { /* the same verdict everywhere: the counts are global */
+        int *cd = adk_malloc(2 * (size_t)size * sizeof(int));
+        int st = adk_ctx_agree(ctx, cd ? ADK_OK : ADK_ERR(ctx, ADK_ENOMEM, "out of memory"));
+        if (st != ADK_OK) {
+            return st;
+        }
+        for (int r = 0; r < size; r++) {
+            cd[r] = (int)((size_t)counts[r] * rowbytes);
+            cd[size + r] = (int)((size_t)displs[r] * rowbytes);
+        }
+        if (MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf, cd, cd + size, MPI_BYTE,
+                           adk_ctx_comm(ctx)) != MPI_SUCCESS) {
+            st = ADK_ERR(ctx, ADK_EMPI, "MPI_Allgatherv of rows failed");
+        }
+        free(cd);
+        return adk_ctx_agree(ctx, st);
+    }
+    for (int r = 0; r < size; r++) {
+        ADK_CHECK(bcast_pieces(ctx, (char *)buf + (size_t)displs[r] * rowbytes,
+                               (size_t)counts[r] * rowbytes, r));
+    }
+    return ADK_OK;
+}

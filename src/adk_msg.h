@@ -10,6 +10,7 @@
 
 #include <mpi.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "adk_ctx.h"
 
@@ -45,5 +46,15 @@ int adk_msg_alltoallv(adk_ctx_t *ctx, const void *send, const size_t *sbytes, vo
  */
 int adk_msg_allreduce(adk_ctx_t *ctx, void *buf, size_t n, size_t elem, MPI_Datatype type,
                       MPI_Op op);
+
+/**
+ * Every rank's rows to every rank (MPI_Allgatherv of whole rows): rank r holds counts[r] rows of
+ * @p rowbytes bytes, stored in @p buf at row displs[r] (the caller's own rows already in place);
+ * afterwards every rank holds all of them. One MPI_Allgatherv while every count and displacement
+ * in bytes fits one piece, else one broadcast per rank in pieces.
+ * @return ADK_OK or ADK_EMPI, agreed. Collective.
+ */
+int adk_msg_allgather_rows(adk_ctx_t *ctx, void *buf, const int64_t *counts, const int64_t *displs,
+                           size_t rowbytes);
 
 #endif

@@ -17,11 +17,11 @@
 
 struct adk_ring {
     adk_ctx_t *ctx;
-    char what[64];  /* name in messages */
-    size_t width;   /* doubles per row */
-    size_t cap;     /* rows of the largest block */
-    int64_t *info;  /* 2 P: rows and row0 of every rank */
-    double *buf[2]; /* cap x width each; buf[0] holds the own payload before a pass */
+    char what[64];    /* name in messages */
+    size_t width;     /* doubles per row */
+    size_t cap;       /* rows of the largest block */
+    int64_t *info;    /* 2 P: rows and row0 of every rank */
+    double *buf[2];   /* cap x width each; buf[0] holds the own payload before a pass */
     size_t nreq;      /* requests of the largest block's exchange (receive + send, in pieces) */
     MPI_Request *req; /* nreq */
 };

@@ -1,0 +1,1098 @@
+/*
+ * adk_tsne: distributed t-SNE (see adk_tsne.h).
+ */
+#include "adk_tsne.h"
+#include "adk_knn.h"
+#include "adk_mem.h"
+#include "adk_moments.h"
+#include "adk_msg.h"
+#include "adk_pca.h"
+#include "adk_repro.h"
+#include "adk_ring.h"
+#include "adk_rng.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EXPLORATION_ITERS 250 /* scikit-learn's _EXPLORATION_N_ITER */
+#define CHECK_EVERY 50        /* scikit-learn's _N_ITER_CHECK */
+#define SEARCH_STEPS 100
+#define SEARCH_TOL 1e-5
+#define TREE_DEPTH 48 /* deeper cells keep several distinct points in one list */
+
+void adk_tsne_params_default(adk_tsne_params_t *p)
+{
+    *p = (adk_tsne_params_t){.dim = 2,
+                             .perplexity = 30.0,
+                             .early_exaggeration = 12.0,
+                             .learning_rate = 0.0,
+                             .max_iter = 1000,
+                             .n_iter_without_progress = 300,
+                             .min_grad_norm = 1e-7,
+                             .exact = 0,
+                             .angle = 0.5,
+                             .init_pca = 0,
+                             .seed = 0,
+                             .verbose = 1};
+}
+
+int adk_tsne_check(adk_ctx_t *ctx, const adk_tsne_params_t *p, int64_t n, size_t d)
+{
+    if (p->dim != 2 && p->dim != 3) {
+        return ADK_ERR(ctx, ADK_EINVAL, "--n-components: %d is not 2 or 3", p->dim);
+    }
+    if (n < 4) {
+        return ADK_ERR(ctx, ADK_EINVAL, "t-SNE needs at least 4 rows (got %lld)", (long long)n);
+    }
+    if ((size_t)p->dim > d && p->init_pca) {
+        return ADK_ERR(ctx, ADK_EINVAL, "--init pca: %d components from %zu features", p->dim, d);
+    }
+    if (!(p->perplexity > 0.0) || !(p->perplexity < (double)n)) {
+        return ADK_ERR(ctx, ADK_EINVAL, "--perplexity: %g must be above 0 and below N = %lld",
+                       p->perplexity, (long long)n);
+    }
+    if (!(p->early_exaggeration >= 1.0) || !isfinite(p->early_exaggeration)) {
+        return ADK_ERR(ctx, ADK_EINVAL, "--early-exaggeration: %g is below 1",
+                       p->early_exaggeration);
+    }
+    if (!isfinite(p->learning_rate)) {
+        return ADK_ERR(ctx, ADK_EINVAL, "--learning-rate: %g is not finite", p->learning_rate);
+    }
+    if (p->max_iter < EXPLORATION_ITERS) {
+        return ADK_ERR(ctx, ADK_EINVAL, "--max-iter: %d is below %d (the exaggeration phase)",
+                       p->max_iter, EXPLORATION_ITERS);
+    }
+    if (p->n_iter_without_progress < 1) {
+        return ADK_ERR(ctx, ADK_EINVAL, "--n-iter-without-progress: %d is below 1",
+                       p->n_iter_without_progress);
+    }
+    if (!(p->angle >= 0.0 && p->angle <= 1.0)) {
+        return ADK_ERR(ctx, ADK_EINVAL, "--angle: %g is not in [0, 1]", p->angle);
+    }
+    if (!(p->min_grad_norm >= 0.0)) {
+        return ADK_ERR(ctx, ADK_EINVAL, "--min-grad-norm: %g is negative", p->min_grad_norm);
+    }
+    return ADK_OK;
+}
+
+/* ---- perplexity search ------------------------------------------------------------------- */
+
+int adk_tsne_search_row(const double *d2, size_t m, int64_t skip, double perplexity, double *p,
+                        double *beta_out)
+{
+    double beta = 1.0, lo = -INFINITY, hi = INFINITY, want = log(perplexity);
+    int step = 0;
+    while (step < SEARCH_STEPS) {
+        step++;
+        double sum = 0.0;
+        for (size_t j = 0; j < m; j++) {
+            p[j] = (int64_t)j == skip ? 0.0 : exp(-d2[j] * beta);
+            sum += p[j];
+        }
+        if (sum == 0.0) {
+            sum = 1e-8; /* scikit-learn's EPSILON_DBL */
+        }
+        double sd = 0.0;
+        for (size_t j = 0; j < m; j++) {
+            p[j] /= sum;
+            sd += d2[j] * p[j];
+        }
+        double diff = log(sum) + beta * sd - want;
+        if (fabs(diff) <= SEARCH_TOL) {
+            break;
+        }
+        if (diff > 0.0) {
+            lo = beta;
+            beta = hi == INFINITY ? beta * 2.0 : (beta + hi) / 2.0;
+        } else {
+            hi = beta;
+            beta = lo == -INFINITY ? beta / 2.0 : (beta + lo) / 2.0;
+        }
+    }
+    *beta_out = beta;
+    return step;
+}
+
+/* ---- reproducible sums of per-row values --------------------------------------------------- */
+
+/*
+ * out[c] = sum over all rows of v[i * m + c], exactly rounded once: per-row values are the
+ * contributions (adk_repro), so the result is the same for any split of the rows. Two allreduces.
+ */
+static int row_sums(adk_ctx_t *ctx, const double *v, size_t nloc, size_t m, double *out)
+{
+    double bound[4] = {0.0, 0.0, 0.0, 0.0};
+    for (size_t i = 0; i < nloc; i++) {
+        for (size_t c = 0; c < m; c++) {
+            double a = fabs(v[i * m + c]);
+            bound[c] = a > bound[c] ? a : bound[c];
+        }
+    }
+    ADK_CHECK(adk_ctx_allreduce(ctx, MPI_IN_PLACE, bound, (int)m, MPI_DOUBLE, MPI_MAX));
+    adk_racc_t *a = NULL;
+    int st =
+        adk_racc_alloc(m, 0, &a) == ADK_OK ? ADK_OK : ADK_ERR(ctx, ADK_ENOMEM, "out of memory");
+    st = adk_ctx_agree(ctx, st);
+    if (st != ADK_OK) {
+        return st;
+    }
+    for (size_t c = 0; c < m; c++) {
+        adk_racc_set_scale(a, c, adk_repro_exponent(bound[c]) + 1);
+    }
+    for (size_t i = 0; i < nloc; i++) {
+        for (size_t c = 0; c < m; c++) {
+            adk_racc_add(a, c, v[i * m + c]);
+        }
+    }
+    st = adk_racc_allreduce(ctx, a);
+    for (size_t c = 0; st == ADK_OK && c < m; c++) {
+        out[c] = adk_racc_get(a, c);
+    }
+    adk_racc_free(a);
+    return st;
+}
+
+/* ---- joint probabilities ------------------------------------------------------------------- */
+
+void adk_tsne_p_free(adk_tsne_p_t *p)
+{
+    if (p) {
+        free(p->ptr);
+        free(p->col);
+        free(p->val);
+        free(p->beta);
+        free(p);
+    }
+}
+
+/* One stored entry of C or C^T on its way to the owner of its row. */
+typedef struct {
+    int64_t row, col;
+    double val;
+} entry_t;
+
+static int entry_cmp(const void *a, const void *b)
+{
+    const entry_t *x = a, *y = b;
+    if (x->row != y->row) {
+        return x->row < y->row ? -1 : 1;
+    }
+    return x->col < y->col ? -1 : x->col > y->col;
+}
+
+/*
+ * Where rows live: ends[r] = one past the last global row of rank r, ranks holding ascending rows
+ * (adk_part); a rank without rows gets the previous rank's end, so the owner of row g is the
+ * first rank whose end exceeds g.
+ */
+static int row_ends(adk_ctx_t *ctx, int64_t row0, size_t nloc, int64_t **out)
+{
+    int size = adk_ctx_size(ctx), rank = adk_ctx_rank(ctx);
+    int64_t *f = adk_calloc(2 * (size_t)size, sizeof(int64_t));
+    int st = adk_ctx_agree(ctx, f ? ADK_OK : ADK_ERR(ctx, ADK_ENOMEM, "out of memory"));
+    if (st != ADK_OK) {
+        return st;
+    }
+    f[2 * rank] = row0;
+    f[2 * rank + 1] = (int64_t)nloc;
+    st = adk_ctx_allreduce(ctx, MPI_IN_PLACE, f, 2 * size, MPI_INT64_T, MPI_SUM);
+    if (st != ADK_OK) {
+        free(f);
+        return st;
+    }
+    int64_t end = 0;
+    for (int r = 0; r < size; r++) {
+        end = f[2 * r + 1] > 0 ? f[2 * r] + f[2 * r + 1] : end;
+        f[r] = end; /* f[r] is read before being overwritten: 2r >= r */
+    }
+    *out = f;
+    return ADK_OK;
+}
+
+static int owner_of(const int64_t *ends, int size, int64_t g)
+{
+    int lo = 0, hi = size - 1;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (ends[mid] > g) {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    return lo;
+}
+
+/*
+ * Send every local entry (i, j, c_ij) to the owner of row j as (j, i, c_ij); return the local
+ * entries and the received ones together, sorted by (row, column): the rows of C and of C^T.
+ */
+static int transpose_merge(adk_ctx_t *ctx, const int64_t *ends, entry_t *mine, size_t nmine,
+                           entry_t **out, size_t *nout)
+{
+    int size = adk_ctx_size(ctx);
+    size_t *sb = adk_calloc(2 * (size_t)size, sizeof(size_t));
+    entry_t *send = adk_malloc((nmine ? nmine : 1) * sizeof(entry_t));
+    int st = sb && send ? ADK_OK : ADK_ERR(ctx, ADK_ENOMEM, "t-SNE: out of memory for P");
+    st = adk_ctx_agree(ctx, st);
+    size_t *rb = sb ? sb + size : NULL, total = 0;
+    if (st == ADK_OK) { /* bucket the transposed entries by the owner of their new row */
+        size_t *at = rb;
+        for (size_t e = 0; e < nmine; e++) {
+            sb[owner_of(ends, size, mine[e].col)] += sizeof(entry_t);
+        }
+        size_t off = 0;
+        for (int r = 0; r < size; r++) {
+            at[r] = off;
+            off += sb[r] / sizeof(entry_t);
+        }
+        for (size_t e = 0; e < nmine; e++) {
+            int r = owner_of(ends, size, mine[e].col);
+            send[at[r]++] = (entry_t){mine[e].col, mine[e].row, mine[e].val};
+        }
+        if (MPI_Alltoall(sb, sizeof(size_t), MPI_BYTE, rb, sizeof(size_t), MPI_BYTE,
+                         adk_ctx_comm(ctx)) != MPI_SUCCESS) {
+            st = ADK_ERR(ctx, ADK_EMPI, "t-SNE: MPI_Alltoall of counts failed");
+        }
+        st = adk_ctx_agree(ctx, st);
+    }
+    entry_t *all = NULL;
+    if (st == ADK_OK) {
+        for (int r = 0; r < size; r++) {
+            total += rb[r] / sizeof(entry_t);
+        }
+        all = adk_malloc((nmine + total + 1) * sizeof(entry_t));
+        st = adk_ctx_agree(ctx, all ? ADK_OK : ADK_ERR(ctx, ADK_ENOMEM, "t-SNE: out of memory"));
+    }
+    if (st == ADK_OK) {
+        st = adk_msg_alltoallv(ctx, send, sb, all + nmine, rb);
+    }
+    if (st == ADK_OK) {
+        memcpy(all, mine, nmine * sizeof(entry_t));
+        qsort(all, nmine + total, sizeof(entry_t), entry_cmp);
+        *out = all;
+        *nout = nmine + total;
+        all = NULL;
+    }
+    free(all);
+    free(send);
+    free(sb);
+    return st;
+}
+
+/* P's arrays for the local rows; ADK_ENOMEM (not agreed) on failure. */
+static int p_alloc(adk_ctx_t *ctx, const adk_rows_t *x, size_t nnz, adk_tsne_p_t **out)
+{
+    adk_tsne_p_t *P = adk_calloc(1, sizeof(*P));
+    *out = P;
+    if (!P) {
+        return ADK_ERR(ctx, ADK_ENOMEM, "t-SNE: out of memory for P");
+    }
+    P->n = x->n;
+    P->row0 = x->row0;
+    P->nloc = x->nloc;
+    P->ptr = adk_calloc(x->nloc + 1, sizeof(size_t));
+    P->col = adk_malloc((nnz ? nnz : 1) * sizeof(int64_t));
+    P->val = adk_malloc((nnz ? nnz : 1) * sizeof(double));
+    P->beta = adk_malloc((x->nloc ? x->nloc : 1) * sizeof(double));
+    if (!P->ptr || !P->col || !P->val || !P->beta) {
+        return ADK_ERR(ctx, ADK_ENOMEM, "t-SNE: out of memory for P (%zu entries)", nnz);
+    }
+    return ADK_OK;
+}
+
+/*
+ * From the merged, sorted entries of C and C^T: p_ij = c_ij + c_ji (one addition, commutative, so
+ * the same bits whichever arrived first), then divided by the sum of all p_ij (a reproducible sum
+ * of row sums, each in column order), floored at @p floor.
+ */
+static int p_finish(adk_ctx_t *ctx, adk_tsne_p_t *P, const entry_t *e, size_t ne, double floor)
+{
+    size_t q = 0;
+    for (size_t a = 0; a < ne; q++) {
+        size_t b = a + 1;
+        double v = e[a].val;
+        if (b < ne && e[b].row == e[a].row && e[b].col == e[a].col) {
+            v += e[b].val;
+            b++;
+        }
+        P->ptr[e[a].row - P->row0 + 1]++;
+        P->col[q] = e[a].col;
+        P->val[q] = v;
+        a = b;
+    }
+    for (size_t i = 0; i < P->nloc; i++) {
+        P->ptr[i + 1] += P->ptr[i];
+    }
+    double *rs = adk_malloc((P->nloc ? P->nloc : 1) * sizeof(double)), sum = 0.0;
+    int st = adk_ctx_agree(ctx, rs ? ADK_OK : ADK_ERR(ctx, ADK_ENOMEM, "out of memory"));
+    if (st != ADK_OK) {
+        return st;
+    }
+    for (size_t i = 0; i < P->nloc; i++) {
+        double s = 0.0;
+        for (size_t t = P->ptr[i]; t < P->ptr[i + 1]; t++) {
+            s += P->val[t];
+        }
+        rs[i] = s;
+    }
+    st = row_sums(ctx, rs, P->nloc, 1, &sum);
+    free(rs);
+    if (st == ADK_OK) {
+        sum = sum > DBL_EPSILON ? sum : DBL_EPSILON; /* scikit-learn's MACHINE_EPSILON floor */
+        for (size_t t = 0; t < P->ptr[P->nloc]; t++) {
+            double v = P->val[t] / sum;
+            P->val[t] = v > floor ? v : floor;
+        }
+    }
+    return st;
+}
+
+/* Conditional rows over the k nearest neighbours: the entries (i, j, c_ij). */
+static int cond_knn(adk_ctx_t *ctx, const adk_rows_t *x, double perp, adk_tsne_p_t *P,
+                    entry_t **out, size_t *nout, double *t_knn)
+{
+    size_t k = (size_t)floor(3.0 * perp + 1.0);
+    k = (int64_t)k > x->n - 1 ? (size_t)(x->n - 1) : k;
+    double t0 = adk_now();
+    adk_knn_t *nn = NULL;
+    ADK_CHECK(adk_knn_compute(ctx, x, k, &nn));
+    if (t_knn) {
+        *t_knn = adk_now() - t0;
+    }
+    entry_t *e = adk_malloc((x->nloc ? x->nloc : 1) * k * sizeof(entry_t));
+    double *c = adk_malloc(k * sizeof(double));
+    int st = adk_ctx_agree(ctx, e && c ? ADK_OK : ADK_ERR(ctx, ADK_ENOMEM, "out of memory"));
+    for (size_t i = 0; st == ADK_OK && i < x->nloc; i++) {
+        adk_tsne_search_row(nn->dist2 + i * k, k, -1, perp, c, &P->beta[i]);
+        for (size_t q = 0; q < k; q++) {
+            e[i * k + q] = (entry_t){x->row0 + (int64_t)i, nn->index[i * k + q], c[q]};
+        }
+    }
+    adk_knn_free(nn);
+    free(c);
+    if (st != ADK_OK) {
+        free(e);
+        return st;
+    }
+    *out = e;
+    *nout = x->nloc * k;
+    return ADK_OK;
+}
+
+/* The exact method's distance rows: every pair, by a ring pass. */
+typedef struct {
+    const adk_rows_t *x;
+    double *d2; /* nloc x N */
+} dense_ws_t;
+
+static int dense_visit(void *ud, const adk_ring_block_t *b)
+{
+    dense_ws_t *w = ud;
+    size_t d = w->x->d, n = (size_t)w->x->n;
+    for (size_t i = 0; i < w->x->nloc; i++) {
+        for (size_t j = 0; j < b->rows; j++) {
+            w->d2[i * n + (size_t)b->row0 + j] =
+                adk_knn_sqdist(w->x->x + i * d, b->data + j * d, d);
+        }
+    }
+    return ADK_OK;
+}
+
+/* Conditional rows over all other rows (exact method): the entries (i, j, c_ij), j != i. */
+static int cond_dense(adk_ctx_t *ctx, const adk_rows_t *x, double perp, adk_tsne_p_t *P,
+                      entry_t **out, size_t *nout, double *t_knn)
+{
+    size_t n = (size_t)x->n, m = x->nloc;
+    double t0 = adk_now();
+    dense_ws_t w = {x, adk_malloc((m ? m : 1) * n * sizeof(double))};
+    entry_t *e = adk_malloc((m ? m : 1) * (n - 1) * sizeof(entry_t));
+    double *c = adk_malloc(n * sizeof(double));
+    int st = w.d2 && e && c ? ADK_OK
+                            : ADK_ERR(ctx, ADK_ENOMEM,
+                                      "t-SNE: out of memory for %zu x %zu distances (the exact "
+                                      "method holds N per row: use more ranks or Barnes-Hut)",
+                                      m, n);
+    st = adk_ctx_agree(ctx, st);
+    adk_ring_t *ring = NULL;
+    if (st == ADK_OK) {
+        st = adk_ring_create(ctx, "t-SNE distances", x->row0, m, x->d, &ring);
+    }
+    if (st == ADK_OK) {
+        if (m) {
+            memcpy(adk_ring_payload(ring), x->x, m * x->d * sizeof(double));
+        }
+        st = adk_ring_pass(ring, dense_visit, &w);
+    }
+    adk_ring_free(ring);
+    if (t_knn) {
+        *t_knn = adk_now() - t0;
+    }
+    for (size_t i = 0; st == ADK_OK && i < m; i++) {
+        int64_t self = x->row0 + (int64_t)i;
+        adk_tsne_search_row(w.d2 + i * n, n, self, perp, c, &P->beta[i]);
+        size_t q = 0;
+        for (size_t j = 0; j < n; j++) {
+            if ((int64_t)j != self) {
+                e[i * (n - 1) + q++] = (entry_t){self, (int64_t)j, c[j]};
+            }
+        }
+    }
+    free(w.d2);
+    free(c);
+    if (st != ADK_OK) {
+        free(e);
+        return st;
+    }
+    *out = e;
+    *nout = m * (n - 1);
+    return ADK_OK;
+}
+
+int adk_tsne_joint_p(adk_ctx_t *ctx, const adk_rows_t *x, double perplexity, int exact,
+                     adk_tsne_p_t **out, double *t_knn)
+{
+    *out = NULL;
+    adk_tsne_p_t *P = NULL;
+    int64_t *ends = NULL;
+    entry_t *mine = NULL, *all = NULL;
+    size_t nmine = 0, nall = 0;
+    int st = adk_ctx_agree(ctx, p_alloc(ctx, x, 0, &P));
+    if (st == ADK_OK) {
+        st = row_ends(ctx, x->row0, x->nloc, &ends);
+    }
+    if (st == ADK_OK) {
+        st = exact ? cond_dense(ctx, x, perplexity, P, &mine, &nmine, t_knn)
+                   : cond_knn(ctx, x, perplexity, P, &mine, &nmine, t_knn);
+    }
+    if (st == ADK_OK) {
+        st = transpose_merge(ctx, ends, mine, nmine, &all, &nall);
+    }
+    free(mine);
+    if (st == ADK_OK) { /* at most nall distinct entries */
+        free(P->col);
+        free(P->val);
+        P->col = adk_malloc((nall ? nall : 1) * sizeof(int64_t));
+        P->val = adk_malloc((nall ? nall : 1) * sizeof(double));
+        st = adk_ctx_agree(ctx,
+                           P->col && P->val ? ADK_OK : ADK_ERR(ctx, ADK_ENOMEM, "out of memory"));
+    }
+    if (st == ADK_OK) {
+        st = p_finish(ctx, P, all, nall, exact ? DBL_EPSILON : 0.0);
+    }
+    free(all);
+    free(ends);
+    if (st != ADK_OK) {
+        adk_tsne_p_free(P);
+        return st;
+    }
+    *out = P;
+    return ADK_OK;
+}
+
+/* ---- the Barnes-Hut tree -------------------------------------------------------------------- */
+
+/* A cell of the 2^dim-ary tree over the gathered embedding. */
+typedef struct {
+    double c[3], hw[3]; /* centre and half widths */
+    double com[3];      /* centre of mass of the points below */
+    int64_t count;      /* points below */
+    int64_t child;      /* first of 2^dim children, -1 for a leaf */
+    int64_t first;      /* leaf: first point of its list, -1 when empty */
+    int depth;
+} cell_t;
+
+/* What the traversal reads of a cell, packed into 56 bytes. */
+typedef struct {
+    double com[3];
+    double w2;     /* squared largest width of the cell */
+    double count;  /* points below */
+    int64_t child; /* as in cell_t */
+    int64_t first;
+} node_t;
+
+typedef struct {
+    int dim;
+    int64_t n, ncell, cap;
+    cell_t *cell;
+    node_t *node;  /* ncell, after tree_mass */
+    int64_t *next; /* n: the next point in the same leaf, -1 at the end */
+    const double *y;
+} tree_t;
+
+static void tree_free(tree_t *t)
+{
+    free(t->cell);
+    free(t->node);
+    free(t->next);
+}
+
+static int which_child(const tree_t *t, const cell_t *c, const double *p)
+{
+    int q = 0;
+    for (int a = 0; a < t->dim; a++) {
+        q |= (p[a] > c->c[a]) << a;
+    }
+    return q;
+}
+
+static int64_t new_cells(tree_t *t, const cell_t *parent)
+{
+    int nc = 1 << t->dim;
+    int64_t at = t->ncell;
+    for (int q = 0; q < nc; q++) {
+        cell_t *c = &t->cell[at + q];
+        for (int a = 0; a < t->dim; a++) {
+            c->hw[a] = parent->hw[a] / 2.0;
+            c->c[a] = parent->c[a] + ((q >> a) & 1 ? c->hw[a] : -c->hw[a]);
+        }
+        c->count = 0;
+        c->child = -1;
+        c->first = -1;
+        c->depth = parent->depth + 1;
+    }
+    t->ncell += nc;
+    return at;
+}
+
+static int same_point(const tree_t *t, int64_t a, int64_t b)
+{
+    for (int d = 0; d < t->dim; d++) {
+        if (t->y[a * t->dim + d] != t->y[b * t->dim + d]) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Insert point i (points arrive in row order, so every rank builds the same tree). */
+static void tree_insert(tree_t *t, int64_t i)
+{
+    const double *p = t->y + i * t->dim;
+    int64_t at = 0;
+    for (;;) {
+        cell_t *c = &t->cell[at];
+        c->count++;
+        if (c->child >= 0) {
+            at = c->child + which_child(t, c, p);
+            continue;
+        }
+        if (c->first < 0) {
+            c->first = i;
+            t->next[i] = -1;
+            return;
+        }
+        if (c->depth >= TREE_DEPTH || same_point(t, c->first, i)) {
+            t->next[i] = c->first; /* a list of equal (or nearly) points */
+            c->first = i;
+            return;
+        }
+        /* split: the points already here (all equal) move to one child, then go on with i */
+        int64_t kids = new_cells(t, c);
+        c = &t->cell[at];
+        cell_t *dst = &t->cell[kids + which_child(t, c, t->y + c->first * t->dim)];
+        dst->first = c->first;
+        dst->count = c->count - 1;
+        c->first = -1;
+        c->child = kids;
+        at = kids + which_child(t, c, p);
+    }
+}
+
+/* Centres of mass, children before parents (they were created after them). */
+static void tree_mass(tree_t *t)
+{
+    int nc = 1 << t->dim;
+    for (int64_t at = t->ncell - 1; at >= 0; at--) {
+        cell_t *c = &t->cell[at];
+        double s[3] = {0.0, 0.0, 0.0};
+        if (c->child < 0) {
+            for (int64_t q = c->first; q >= 0; q = t->next[q]) {
+                for (int a = 0; a < t->dim; a++) {
+                    s[a] += t->y[q * t->dim + a];
+                }
+            }
+        } else {
+            for (int q = 0; q < nc; q++) {
+                const cell_t *k = &t->cell[c->child + q];
+                for (int a = 0; a < t->dim; a++) {
+                    s[a] += (double)k->count * k->com[a];
+                }
+            }
+        }
+        double mw = 0.0;
+        for (int a = 0; a < t->dim; a++) {
+            c->com[a] = c->count ? s[a] / (double)c->count : c->c[a];
+            mw = 2.0 * c->hw[a] > mw ? 2.0 * c->hw[a] : mw;
+        }
+        node_t *v = &t->node[at];
+        memcpy(v->com, c->com, sizeof(v->com));
+        v->w2 = mw * mw;
+        v->count = (double)c->count;
+        v->child = c->child;
+        v->first = c->first;
+    }
+}
+
+static int tree_build(adk_ctx_t *ctx, tree_t *t, const double *y, int64_t n, int dim)
+{
+    *t = (tree_t){dim, n, 0, 0, NULL, NULL, NULL, y};
+    /* at most 2^dim new cells per insertion, plus the root */
+    t->cap = 1 + (int64_t)(1 << dim) * (n < 64 ? 64 : n) * 2;
+    t->cell = adk_malloc((size_t)t->cap * sizeof(cell_t));
+    t->next = adk_malloc((size_t)n * sizeof(int64_t));
+    if (!t->cell || !t->next) {
+        return ADK_ERR(ctx, ADK_ENOMEM, "t-SNE: out of memory for the Barnes-Hut tree");
+    }
+    double lo[3], hi[3];
+    for (int a = 0; a < dim; a++) {
+        lo[a] = INFINITY;
+        hi[a] = -INFINITY;
+    }
+    for (int64_t i = 0; i < n; i++) {
+        for (int a = 0; a < dim; a++) {
+            double v = y[i * dim + a];
+            lo[a] = v < lo[a] ? v : lo[a];
+            hi[a] = v > hi[a] ? v : hi[a];
+        }
+    }
+    cell_t *root = &t->cell[0];
+    for (int a = 0; a < dim; a++) {
+        root->c[a] = (lo[a] + hi[a]) / 2.0;
+        root->hw[a] = fmax((hi[a] - lo[a]) / 2.0, 1e-5) * (1.0 + 1e-3);
+    }
+    root->count = 0;
+    root->child = -1;
+    root->first = -1;
+    root->depth = 0;
+    t->ncell = 1;
+    for (int64_t i = 0; i < n; i++) {
+        if (t->ncell + (1 << dim) * TREE_DEPTH > t->cap) { /* grow before a deep split */
+            int64_t cap = t->cap * 2;
+            cell_t *c = adk_realloc(t->cell, (size_t)cap * sizeof(cell_t));
+            if (!c) {
+                return ADK_ERR(ctx, ADK_ENOMEM, "t-SNE: out of memory for the Barnes-Hut tree");
+            }
+            t->cell = c;
+            t->cap = cap;
+        }
+        tree_insert(t, i);
+    }
+    t->node = adk_malloc((size_t)t->ncell * sizeof(node_t));
+    if (!t->node) {
+        return ADK_ERR(ctx, ADK_ENOMEM, "t-SNE: out of memory for the Barnes-Hut tree");
+    }
+    tree_mass(t);
+    return ADK_OK;
+}
+
+/* ---- gradient ------------------------------------------------------------------------------- */
+
+/* Student-t kernel with dof degrees of freedom at squared distance d2: (1 + d2/dof)^-((dof+1)/2).
+ */
+static inline double kern(double d2, double dof)
+{
+    return dof == 1.0 ? 1.0 / (1.0 + d2) : pow(1.0 + d2 / dof, -(dof + 1.0) / 2.0);
+}
+
+static inline double sqd(const double *a, const double *b, int dim)
+{
+    double s = 0.0;
+    for (int q = 0; q < dim; q++) {
+        s += (a[q] - b[q]) * (a[q] - b[q]);
+    }
+    return s;
+}
+
+static inline __attribute__((always_inline)) double bh_walk(const tree_t *t, int64_t i,
+                                                            double angle, double dof, double *rep,
+                                                            int64_t *stack, const int dim)
+{
+    const int nc = 1 << dim;
+    const double *yi = t->y + i * dim;
+    double z = 0.0, a2 = angle * angle, r[3] = {0.0, 0.0, 0.0};
+    int64_t top = 0;
+    stack[top++] = 0;
+    while (top > 0) {
+        const node_t *c = &t->node[stack[--top]];
+        if (c->child < 0) {
+            for (int64_t q = c->first; q >= 0; q = t->next[q]) {
+                if (q == i) {
+                    continue;
+                }
+                const double *yq = t->y + q * dim;
+                double w = kern(sqd(yi, yq, dim), dof);
+                z += w;
+                for (int a = 0; a < dim; a++) {
+                    r[a] += w * w * (yi[a] - yq[a]);
+                }
+            }
+            continue;
+        }
+        double d2 = sqd(yi, c->com, dim);
+        if (c->w2 < a2 * d2) { /* far enough: the cell acts as one mass at its centre */
+            double w = kern(d2, dof), cw = c->count * w;
+            z += cw;
+            for (int a = 0; a < dim; a++) {
+                r[a] += cw * w * (yi[a] - c->com[a]);
+            }
+            continue;
+        }
+        for (int q = nc - 1; q >= 0; q--) { /* popped in child order; empty cells skipped */
+            if (t->node[c->child + q].count > 0.0) {
+                stack[top++] = c->child + q;
+            }
+        }
+    }
+    for (int a = 0; a < dim; a++) {
+        rep[a] = r[a];
+    }
+    return z;
+}
+
+/* Repulsion of point i by the tree: rep = sum_j w_ij^2 (y_i - y_j), returns sum_j w_ij (cells far
+ * enough away by the angle stand for their points at their centre of mass). */
+static double bh_repulse(const tree_t *t, int64_t i, double angle, double dof, double *rep,
+                         int64_t *stack)
+{
+    if (t->dim == 2) { /* the common case, with the dimension known to the compiler */
+        return bh_walk(t, i, angle, 1.0, rep, stack, 2);
+    }
+    return bh_walk(t, i, angle, dof, rep, stack, 3);
+}
+
+/* Exact repulsion of point i by every other point; returns sum_j w_ij. */
+static double exact_repulse(const double *y, int64_t n, int dim, int64_t i, double dof, double *rep)
+{
+    const double *yi = y + i * dim;
+    double z = 0.0;
+    for (int64_t j = 0; j < n; j++) {
+        if (j == i) {
+            continue;
+        }
+        double w = kern(sqd(yi, y + j * dim, dim), dof);
+        z += w;
+        for (int a = 0; a < dim; a++) {
+            rep[a] += w * w * (yi[a] - y[j * dim + a]);
+        }
+    }
+    return z;
+}
+
+int adk_tsne_gradient(adk_ctx_t *ctx, const adk_tsne_p_t *P, const double *yall, int dim,
+                      double exaggeration, int exact, double angle, double *grad, double *kl)
+{
+    size_t m = P->nloc;
+    double dof = dim - 1 > 1 ? (double)(dim - 1) : 1.0, c = 2.0 * (dof + 1.0) / dof;
+    tree_t t = {0, 0, 0, 0, NULL, NULL, NULL, NULL};
+    double *z = adk_malloc((m ? m : 1) * sizeof(double));
+    double *rep = adk_calloc((m ? m : 1) * (size_t)dim, sizeof(double));
+    int64_t *stack = exact ? NULL : adk_malloc((size_t)(TREE_DEPTH + 2) * 8 * 8 * sizeof(int64_t));
+    int st = z && rep && (exact || stack) ? ADK_OK : ADK_ERR(ctx, ADK_ENOMEM, "out of memory");
+    if (st == ADK_OK && !exact) {
+        st = tree_build(ctx, &t, yall, P->n, dim);
+    }
+    st = adk_ctx_agree(ctx, st);
+    for (size_t i = 0; st == ADK_OK && i < m; i++) {
+        int64_t g = P->row0 + (int64_t)i;
+        z[i] = exact ? exact_repulse(yall, P->n, dim, g, dof, rep + i * dim)
+                     : bh_repulse(&t, g, angle, dof, rep + i * dim, stack);
+    }
+    double Z = 0.0;
+    if (st == ADK_OK) {
+        st = row_sums(ctx, z, m, 1, &Z);
+    }
+    for (size_t i = 0; st == ADK_OK && i < m; i++) { /* attraction over the row's P, and KL */
+        const double *yi = yall + (P->row0 + (int64_t)i) * dim;
+        double att[3] = {0.0, 0.0, 0.0}, k = 0.0;
+        for (size_t e = P->ptr[i]; e < P->ptr[i + 1]; e++) {
+            const double *yj = yall + P->col[e] * dim;
+            double w = kern(sqd(yi, yj, dim), dof), pe = P->val[e] * exaggeration;
+            for (int a = 0; a < dim; a++) {
+                att[a] += pe * w * (yi[a] - yj[a]);
+            }
+            if (kl) {
+                k += pe * log(fmax(pe, DBL_MIN) / fmax(w / Z, DBL_MIN));
+            }
+        }
+        for (int a = 0; a < dim; a++) {
+            grad[i * dim + a] = c * (att[a] - rep[i * dim + a] / Z);
+        }
+        z[i] = k; /* reused: this row's KL terms */
+    }
+    if (st == ADK_OK && kl) {
+        st = row_sums(ctx, z, m, 1, kl);
+    }
+    tree_free(&t);
+    free(stack);
+    free(z);
+    free(rep);
+    return st;
+}
+
+/* ---- the optimiser -------------------------------------------------------------------------- */
+
+void adk_tsne_result_free(adk_tsne_result_t *r)
+{
+    if (r) {
+        free(r->y);
+        free(r);
+    }
+}
+
+/* Optimiser state shared by the two phases. */
+typedef struct {
+    adk_ctx_t *ctx;
+    const adk_tsne_params_t *prm;
+    const adk_tsne_p_t *P;
+    int64_t *counts, *displs; /* rows and first row of every rank, for the gather */
+    double *yall;             /* N x dim, gathered every iteration */
+    double *y;                /* nloc x dim: the local rows (inside yall) */
+    double *grad, *update, *gains;
+    double lr, t0;
+} opt_t;
+
+/* Gather the embedding of every rank's rows into yall. */
+static int gather(opt_t *o)
+{
+    return adk_msg_allgather_rows(o->ctx, o->yall, o->counts, o->displs,
+                                  (size_t)o->prm->dim * sizeof(double));
+}
+
+/*
+ * scikit-learn's _gradient_descent from iteration it0 to n_iter - 1 with this momentum,
+ * exaggeration and patience; the update and gains start afresh. *last is the last iteration run,
+ * *kl the KL of the last iteration that computed it (every CHECK_EVERY-th and the final one).
+ */
+static int descend(opt_t *o, int it0, int n_iter, double momentum, double exag, int patience,
+                   int *last, double *kl)
+{
+    const adk_tsne_params_t *p = o->prm;
+    size_t ne = o->P->nloc * (size_t)p->dim;
+    double best = DBL_MAX, err = DBL_MAX;
+    int best_it = it0, it = it0;
+    for (size_t e = 0; e < ne; e++) {
+        o->update[e] = 0.0;
+        o->gains[e] = 1.0;
+    }
+    for (it = it0; it < n_iter; it++) {
+        int check = (it + 1) % CHECK_EVERY == 0, want = check || it == n_iter - 1;
+        ADK_CHECK(gather(o));
+        ADK_CHECK(adk_tsne_gradient(o->ctx, o->P, o->yall, p->dim, exag, p->exact, p->angle,
+                                    o->grad, want ? &err : NULL));
+        for (size_t e = 0; e < ne; e++) {
+            int inc = o->update[e] * o->grad[e] < 0.0;
+            double gn = inc ? o->gains[e] + 0.2 : o->gains[e] * 0.8;
+            o->gains[e] = gn < 0.01 ? 0.01 : gn;
+            o->grad[e] *= o->gains[e];
+            o->update[e] = momentum * o->update[e] - o->lr * o->grad[e];
+            o->y[e] += o->update[e];
+        }
+        if (!check) {
+            continue;
+        }
+        double *sq = adk_malloc((o->P->nloc ? o->P->nloc : 1) * sizeof(double)), gnorm = 0.0;
+        int st = adk_ctx_agree(o->ctx, sq ? ADK_OK : ADK_ERR(o->ctx, ADK_ENOMEM, "out of memory"));
+        if (st == ADK_OK) {
+            for (size_t i = 0; i < o->P->nloc; i++) {
+                sq[i] = 0.0;
+                for (int a = 0; a < p->dim; a++) {
+                    sq[i] += o->grad[i * p->dim + a] * o->grad[i * p->dim + a];
+                }
+            }
+            st = row_sums(o->ctx, sq, o->P->nloc, 1, &gnorm);
+        }
+        free(sq);
+        ADK_CHECK(st);
+        gnorm = sqrt(gnorm);
+        if (p->verbose) {
+            adk_ctx_info(o->ctx, "iteration %d: KL %.6f, gradient norm %.7f, %.2f s", it + 1, err,
+                         gnorm, adk_now() - o->t0);
+        }
+        if (err < best) {
+            best = err;
+            best_it = it;
+        } else if (it - best_it > patience) {
+            break;
+        }
+        if (gnorm <= p->min_grad_norm) {
+            break;
+        }
+    }
+    *last = it < n_iter ? it : n_iter - 1;
+    *kl = err;
+    return ADK_OK;
+}
+
+/* The initial embedding of the local rows: N(0, 1e-4^2) per row's stream, or scaled PCA. */
+static int init_y(adk_ctx_t *ctx, const adk_tsne_params_t *p, const adk_rows_t *x, double *y)
+{
+    int dim = p->dim;
+    if (!p->init_pca) {
+        for (size_t i = 0; i < x->nloc; i++) {
+            adk_rng_t r;
+            adk_rng_init(&r, p->seed, ADK_RNG_TSNE, (uint64_t)(x->row0 + (int64_t)i), 0);
+            for (int a = 0; a < dim; a++) {
+                y[i * dim + a] = 1e-4 * adk_rng_normal(&r);
+            }
+        }
+        return ADK_OK;
+    }
+    /* scikit-learn: the PCA projection divided by the standard deviation of its first column,
+     * times 1e-4 */
+    adk_pca_t *pca = NULL;
+    ADK_CHECK(adk_pca_fit(ctx, x, (size_t)dim, &pca));
+    adk_pca_transform(pca, x->x, x->nloc, 0, y);
+    adk_rows_t col = {x->n, x->row0, x->nloc, (size_t)dim, x->align, y, NULL, x->spec};
+    double mu[3], var[3];
+    int st = adk_moments_compute(ctx, &col, ADK_MOMENTS_VAR, mu, var);
+    if (st == ADK_OK && !(var[0] > 0.0)) {
+        st = ADK_ERR(ctx, ADK_EDATA, "--init pca: the first principal component of %s is constant",
+                     x->spec ? x->spec : "the data");
+    }
+    if (st == ADK_OK) {
+        double s = 1e-4 / sqrt(var[0]);
+        for (size_t e = 0; e < x->nloc * (size_t)dim; e++) {
+            y[e] *= s;
+        }
+    }
+    adk_pca_free(pca);
+    return st;
+}
+
+/* All rows identical leave nothing to embed (every distance 0): ADK_EDATA, agreed. */
+static int check_spread(adk_ctx_t *ctx, const adk_rows_t *x)
+{
+    size_t d = x->d;
+    double *mm = adk_malloc(2 * d * sizeof(double));
+    int st = adk_ctx_agree(ctx, mm ? ADK_OK : ADK_ERR(ctx, ADK_ENOMEM, "out of memory"));
+    if (st != ADK_OK) {
+        return st;
+    }
+    for (size_t j = 0; j < 2 * d; j++) {
+        mm[j] = -INFINITY;
+    }
+    for (size_t i = 0; i < x->nloc; i++) { /* column maxima of x and of -x */
+        for (size_t j = 0; j < d; j++) {
+            mm[j] = fmax(mm[j], x->x[i * d + j]);
+            mm[d + j] = fmax(mm[d + j], -x->x[i * d + j]);
+        }
+    }
+    st = adk_ctx_allreduce(ctx, MPI_IN_PLACE, mm, (int)(2 * d), MPI_DOUBLE, MPI_MAX);
+    int spread = 0;
+    for (size_t j = 0; st == ADK_OK && j < d; j++) {
+        spread |= mm[j] != -mm[d + j];
+    }
+    free(mm);
+    if (st == ADK_OK && !spread) { /* the same verdict on every rank */
+        st = ADK_ERR(ctx, ADK_EDATA, "t-SNE: all %lld rows of %s are identical: nothing to embed",
+                     (long long)x->n, x->spec ? x->spec : "the data");
+    }
+    return st;
+}
+
+/* The optimiser's arrays; ADK_ENOMEM (not agreed) on failure. */
+static int opt_alloc(adk_ctx_t *ctx, opt_t *o, const adk_rows_t *x, int dim)
+{
+    int size = adk_ctx_size(ctx);
+    size_t ne = (x->nloc ? x->nloc : 1) * (size_t)dim;
+    o->counts = adk_calloc(2 * (size_t)size, sizeof(int64_t));
+    o->yall = adk_malloc((size_t)x->n * (size_t)dim * sizeof(double));
+    o->grad = adk_malloc(ne * sizeof(double));
+    o->update = adk_malloc(ne * sizeof(double));
+    o->gains = adk_malloc(ne * sizeof(double));
+    if (!o->counts || !o->yall || !o->grad || !o->update || !o->gains) {
+        return ADK_ERR(ctx, ADK_ENOMEM, "t-SNE: out of memory for the embedding of %lld rows",
+                       (long long)x->n);
+    }
+    o->displs = o->counts + size;
+    o->y = o->yall + x->row0 * dim;
+    return ADK_OK;
+}
+
+static void opt_free(opt_t *o)
+{
+    free(o->counts);
+    free(o->yall);
+    free(o->grad);
+    free(o->update);
+    free(o->gains);
+}
+
+/* Both phases as scikit-learn runs them: exaggerated with momentum 0.5, then 0.8. */
+static int optimise(opt_t *o, adk_tsne_result_t *r)
+{
+    const adk_tsne_params_t *p = o->prm;
+    int last = 0;
+    double kl = 0.0;
+    ADK_CHECK(descend(o, 0, EXPLORATION_ITERS, 0.5, p->early_exaggeration, EXPLORATION_ITERS, &last,
+                      &kl));
+    if (last < EXPLORATION_ITERS - 1 || p->max_iter > EXPLORATION_ITERS) {
+        ADK_CHECK(
+            descend(o, last + 1, p->max_iter, 0.8, 1.0, p->n_iter_without_progress, &last, &kl));
+    }
+    ADK_CHECK(gather(o)); /* the final embedding */
+    r->kl = kl;
+    r->n_iter = last;
+    return ADK_OK;
+}
+
+int adk_tsne_run(adk_ctx_t *ctx, const adk_tsne_params_t *p, const adk_rows_t *x,
+                 adk_tsne_result_t **out)
+{
+    *out = NULL;
+    ADK_CHECK(adk_tsne_check(ctx, p, x->n, x->d));
+    ADK_CHECK(check_spread(ctx, x));
+    int size = adk_ctx_size(ctx), rank = adk_ctx_rank(ctx), dim = p->dim;
+    adk_tsne_result_t *r = adk_calloc(1, sizeof(*r));
+    opt_t o = {ctx, p, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0.0, adk_now()};
+    int st = r ? opt_alloc(ctx, &o, x, dim) : ADK_ERR(ctx, ADK_ENOMEM, "out of memory");
+    st = adk_ctx_agree(ctx, st);
+    if (st == ADK_OK) {
+        *r = (adk_tsne_result_t){x->n, x->row0, x->nloc, dim, NULL, 0.0, 0, 0.0, 0.0, 0.0, 0.0};
+        o.counts[rank] = (int64_t)x->nloc;
+        o.displs[rank] = x->row0;
+        st = adk_ctx_allreduce(ctx, MPI_IN_PLACE, o.counts, 2 * size, MPI_INT64_T, MPI_SUM);
+    }
+    adk_tsne_p_t *P = NULL;
+    double t0 = adk_now();
+    if (st == ADK_OK) {
+        st = adk_tsne_joint_p(ctx, x, p->perplexity, p->exact, &P, &r->t_knn);
+        r->t_p = adk_now() - t0 - r->t_knn;
+    }
+    if (st == ADK_OK) {
+        st = adk_ctx_agree(ctx, init_y(ctx, p, x, o.y));
+    }
+    if (st == ADK_OK) {
+        double auto_lr = fmax((double)x->n / p->early_exaggeration / 4.0, 50.0);
+        o.P = P;
+        o.lr = p->learning_rate > 0.0 ? p->learning_rate : auto_lr;
+        r->learning_rate = o.lr;
+        o.t0 = adk_now();
+        st = optimise(&o, r);
+        r->t_opt = adk_now() - o.t0;
+    }
+    if (st == ADK_OK) {
+        r->y = adk_malloc((x->nloc ? x->nloc : 1) * (size_t)dim * sizeof(double));
+        st = adk_ctx_agree(ctx, r->y ? ADK_OK : ADK_ERR(ctx, ADK_ENOMEM, "out of memory"));
+    }
+    if (st == ADK_OK) {
+        memcpy(r->y, o.y, x->nloc * (size_t)dim * sizeof(double));
+        double t[3] = {r->t_knn, r->t_p, r->t_opt};
+        st = adk_ctx_allreduce(ctx, MPI_IN_PLACE, t, 3, MPI_DOUBLE, MPI_MAX);
+        r->t_knn = t[0];
+        r->t_p = t[1];
+        r->t_opt = t[2];
+    }
+    adk_tsne_p_free(P);
+    opt_free(&o);
+    if (st != ADK_OK) {
+        adk_tsne_result_free(r);
+        return st;
+    }
+    *out = r;
+    return ADK_OK;
+}
