@@ -505,20 +505,24 @@ typedef struct {
     int depth;
 } cell_t;
 
-/* What the traversal reads of a cell, packed into 56 bytes. */
+/*
+ * What the traversal reads of a non-empty cell, 56 bytes, laid out in depth-first order: a cell
+ * that is opened goes on to the next node (its first child), one that is not jumps to skip.
+ */
 typedef struct {
     double com[3];
     double w2;     /* squared largest width of the cell */
     double count;  /* points below */
-    int64_t child; /* as in cell_t */
-    int64_t first;
+    int64_t first; /* a leaf's first point; -1 for a cell with children */
+    int64_t skip;  /* the node after this cell's subtree */
 } node_t;
 
 typedef struct {
     int dim;
     int64_t n, ncell, cap;
     cell_t *cell;
-    node_t *node;  /* ncell, after tree_mass */
+    node_t *node; /* nnode non-empty cells in depth-first order, after tree_mass */
+    int64_t nnode;
     int64_t *next; /* n: the next point in the same leaf, -1 at the end */
     const double *y;
 } tree_t;
@@ -623,23 +627,38 @@ static void tree_mass(tree_t *t)
                 }
             }
         }
-        double mw = 0.0;
         for (int a = 0; a < t->dim; a++) {
             c->com[a] = c->count ? s[a] / (double)c->count : c->c[a];
-            mw = 2.0 * c->hw[a] > mw ? 2.0 * c->hw[a] : mw;
         }
-        node_t *v = &t->node[at];
-        memcpy(v->com, c->com, sizeof(v->com));
-        v->w2 = mw * mw;
-        v->count = (double)c->count;
-        v->child = c->child;
-        v->first = c->first;
     }
+}
+
+/* Write cell @p at and its non-empty descendants from node k on; returns the node after them. */
+static int64_t lay_out(tree_t *t, int64_t at, int64_t k)
+{
+    const cell_t *c = &t->cell[at];
+    node_t *v = &t->node[k];
+    double mw = 0.0;
+    for (int a = 0; a < t->dim; a++) {
+        mw = 2.0 * c->hw[a] > mw ? 2.0 * c->hw[a] : mw;
+    }
+    memcpy(v->com, c->com, sizeof(v->com));
+    v->w2 = mw * mw;
+    v->count = (double)c->count;
+    v->first = c->child < 0 ? c->first : -1;
+    int64_t next = k + 1;
+    for (int q = 0; c->child >= 0 && q < (1 << t->dim); q++) {
+        if (t->cell[c->child + q].count > 0) {
+            next = lay_out(t, c->child + q, next);
+        }
+    }
+    t->node[k].skip = next;
+    return next;
 }
 
 static int tree_build(adk_ctx_t *ctx, tree_t *t, const double *y, int64_t n, int dim)
 {
-    *t = (tree_t){dim, n, 0, 0, NULL, NULL, NULL, y};
+    *t = (tree_t){dim, n, 0, 0, NULL, NULL, 0, NULL, y};
     /* at most 2^dim new cells per insertion, plus the root */
     t->cap = 1 + (int64_t)(1 << dim) * (n < 64 ? 64 : n) * 2;
     t->cell = adk_malloc((size_t)t->cap * sizeof(cell_t));
@@ -686,6 +705,7 @@ static int tree_build(adk_ctx_t *ctx, tree_t *t, const double *y, int64_t n, int
         return ADK_ERR(ctx, ADK_ENOMEM, "t-SNE: out of memory for the Barnes-Hut tree");
     }
     tree_mass(t);
+    t->nnode = lay_out(t, 0, 0);
     return ADK_OK;
 }
 
@@ -707,18 +727,15 @@ static inline double sqd(const double *a, const double *b, int dim)
     return s;
 }
 
-static inline __attribute__((always_inline)) double bh_walk(const tree_t *t, int64_t i,
-                                                            double angle, double dof, double *rep,
-                                                            int64_t *stack, const int dim)
+static inline __attribute__((always_inline)) double
+bh_walk(const tree_t *t, int64_t i, double angle, double dof, double *rep, const int dim)
 {
-    const int nc = 1 << dim;
     const double *yi = t->y + i * dim;
     double z = 0.0, a2 = angle * angle, r[3] = {0.0, 0.0, 0.0};
-    int64_t top = 0;
-    stack[top++] = 0;
-    while (top > 0) {
-        const node_t *c = &t->node[stack[--top]];
-        if (c->child < 0) {
+    int64_t k = 0;
+    while (k < t->nnode) {
+        const node_t *c = &t->node[k];
+        if (c->first >= 0) { /* a leaf: its points exactly, except i itself */
             for (int64_t q = c->first; q >= 0; q = t->next[q]) {
                 if (q == i) {
                     continue;
@@ -730,6 +747,7 @@ static inline __attribute__((always_inline)) double bh_walk(const tree_t *t, int
                     r[a] += w * w * (yi[a] - yq[a]);
                 }
             }
+            k = c->skip;
             continue;
         }
         double d2 = sqd(yi, c->com, dim);
@@ -739,12 +757,9 @@ static inline __attribute__((always_inline)) double bh_walk(const tree_t *t, int
             for (int a = 0; a < dim; a++) {
                 r[a] += cw * w * (yi[a] - c->com[a]);
             }
-            continue;
-        }
-        for (int q = nc - 1; q >= 0; q--) { /* popped in child order; empty cells skipped */
-            if (t->node[c->child + q].count > 0.0) {
-                stack[top++] = c->child + q;
-            }
+            k = c->skip;
+        } else {
+            k++; /* open it: its first child follows */
         }
     }
     for (int a = 0; a < dim; a++) {
@@ -755,13 +770,12 @@ static inline __attribute__((always_inline)) double bh_walk(const tree_t *t, int
 
 /* Repulsion of point i by the tree: rep = sum_j w_ij^2 (y_i - y_j), returns sum_j w_ij (cells far
  * enough away by the angle stand for their points at their centre of mass). */
-static double bh_repulse(const tree_t *t, int64_t i, double angle, double dof, double *rep,
-                         int64_t *stack)
+static double bh_repulse(const tree_t *t, int64_t i, double angle, double dof, double *rep)
 {
     if (t->dim == 2) { /* the common case, with the dimension known to the compiler */
-        return bh_walk(t, i, angle, 1.0, rep, stack, 2);
+        return bh_walk(t, i, angle, 1.0, rep, 2);
     }
-    return bh_walk(t, i, angle, dof, rep, stack, 3);
+    return bh_walk(t, i, angle, dof, rep, 3);
 }
 
 /* Exact repulsion of point i by every other point; returns sum_j w_ij. */
@@ -787,11 +801,10 @@ int adk_tsne_gradient(adk_ctx_t *ctx, const adk_tsne_p_t *P, const double *yall,
 {
     size_t m = P->nloc;
     double dof = dim - 1 > 1 ? (double)(dim - 1) : 1.0, c = 2.0 * (dof + 1.0) / dof;
-    tree_t t = {0, 0, 0, 0, NULL, NULL, NULL, NULL};
+    tree_t t = {0, 0, 0, 0, NULL, NULL, 0, NULL, NULL};
     double *z = adk_malloc((m ? m : 1) * sizeof(double));
     double *rep = adk_calloc((m ? m : 1) * (size_t)dim, sizeof(double));
-    int64_t *stack = exact ? NULL : adk_malloc((size_t)(TREE_DEPTH + 2) * 8 * 8 * sizeof(int64_t));
-    int st = z && rep && (exact || stack) ? ADK_OK : ADK_ERR(ctx, ADK_ENOMEM, "out of memory");
+    int st = z && rep ? ADK_OK : ADK_ERR(ctx, ADK_ENOMEM, "out of memory");
     if (st == ADK_OK && !exact) {
         st = tree_build(ctx, &t, yall, P->n, dim);
     }
@@ -799,7 +812,7 @@ int adk_tsne_gradient(adk_ctx_t *ctx, const adk_tsne_p_t *P, const double *yall,
     for (size_t i = 0; st == ADK_OK && i < m; i++) {
         int64_t g = P->row0 + (int64_t)i;
         z[i] = exact ? exact_repulse(yall, P->n, dim, g, dof, rep + i * dim)
-                     : bh_repulse(&t, g, angle, dof, rep + i * dim, stack);
+                     : bh_repulse(&t, g, angle, dof, rep + i * dim);
     }
     double Z = 0.0;
     if (st == ADK_OK) {
@@ -827,7 +840,6 @@ int adk_tsne_gradient(adk_ctx_t *ctx, const adk_tsne_p_t *P, const double *yall,
         st = row_sums(ctx, z, m, 1, kl);
     }
     tree_free(&t);
-    free(stack);
     free(z);
     free(rep);
     return st;

@@ -1,10 +1,10 @@
 /*
- * Unit tests for adk_tsne against scikit-learn 1.2.1 fixtures (tests/fixtures/make_tsne_fixtures.py):
- * the perplexity search (betas bit for bit with the fixture's float64 search, P within 1e-6 of
- * scikit-learn's float32 one), the joint P of both methods at any rank count, the KL and exact
- * gradient against _kl_divergence (dof 1 and 2), the exact gradient against finite differences of
- * our own KL, Barnes-Hut at angle 0 against the exact gradient; whole runs the same bits whichever
- * rank holds which rows; bad parameters and data.
+ * Unit tests for adk_tsne against scikit-learn 1.2.1 fixtures
+ * (tests/fixtures/make_tsne_fixtures.py): the perplexity search (betas bit for bit with the
+ * fixture's float64 search, P within 1e-6 of scikit-learn's float32 one), the joint P of both
+ * methods at any rank count, the KL and exact gradient against _kl_divergence (dof 1 and 2), the
+ * exact gradient against finite differences of our own KL, Barnes-Hut at angle 0 against the exact
+ * gradient; whole runs the same bits whichever rank holds which rows; bad parameters and data.
  */
 #include <float.h>
 #include <math.h>
@@ -35,7 +35,8 @@ static double *load(const char *file, const char *dset, int64_t *rows, int64_t *
     double *v = NULL;
     int nd = 0;
     int64_t r = 0, c = 0;
-    CU_ASSERT_EQUAL_FATAL(adk_io_read_small(adk_test_ctx(), spec, 1 << 22, &v, &r, &c, &nd), ADK_OK);
+    CU_ASSERT_EQUAL_FATAL(adk_io_read_small(adk_test_ctx(), spec, 1 << 22, &v, &r, &c, &nd),
+                          ADK_OK);
     if (rows) {
         *rows = r;
     }
