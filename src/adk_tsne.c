@@ -119,39 +119,36 @@ int adk_tsne_search_row(const double *d2, size_t m, int64_t skip, double perplex
 /* ---- reproducible sums of per-row values --------------------------------------------------- */
 
 /*
- * out[c] = sum over all rows of v[i * m + c], exactly rounded once: per-row values are the
- * contributions (adk_repro), so the result is the same for any split of the rows. Two allreduces.
+ * The sum over all rows of the per-row values v, exactly rounded once: the values are the
+ * contributions (adk_repro), so the result is the same for any split of the rows. Two allreduces
+ * (the bound, the sum). @p acc: an accumulator of one real to reuse, or NULL.
  */
-static int row_sums(adk_ctx_t *ctx, const double *v, size_t nloc, size_t m, double *out)
+static int row_sum(adk_ctx_t *ctx, const double *v, size_t nloc, adk_racc_t *acc, double *out)
 {
-    double bound[4] = {0.0, 0.0, 0.0, 0.0};
+    double bound = 0.0;
     for (size_t i = 0; i < nloc; i++) {
-        for (size_t c = 0; c < m; c++) {
-            double a = fabs(v[i * m + c]);
-            bound[c] = a > bound[c] ? a : bound[c];
-        }
+        bound = fabs(v[i]) > bound ? fabs(v[i]) : bound;
     }
-    ADK_CHECK(adk_ctx_allreduce(ctx, MPI_IN_PLACE, bound, (int)m, MPI_DOUBLE, MPI_MAX));
-    adk_racc_t *a = NULL;
-    int st =
-        adk_racc_alloc(m, 0, &a) == ADK_OK ? ADK_OK : ADK_ERR(ctx, ADK_ENOMEM, "out of memory");
+    ADK_CHECK(adk_ctx_allreduce(ctx, MPI_IN_PLACE, &bound, 1, MPI_DOUBLE, MPI_MAX));
+    adk_racc_t *a = acc;
+    int st = a || adk_racc_alloc(1, 0, &a) == ADK_OK ? ADK_OK
+                                                     : ADK_ERR(ctx, ADK_ENOMEM, "out of memory");
     st = adk_ctx_agree(ctx, st);
     if (st != ADK_OK) {
         return st;
     }
-    for (size_t c = 0; c < m; c++) {
-        adk_racc_set_scale(a, c, adk_repro_exponent(bound[c]) + 1);
-    }
+    adk_racc_zero(a);
+    adk_racc_set_scale(a, 0, adk_repro_exponent(bound) + 1);
     for (size_t i = 0; i < nloc; i++) {
-        for (size_t c = 0; c < m; c++) {
-            adk_racc_add(a, c, v[i * m + c]);
-        }
+        adk_racc_add(a, 0, v[i]);
     }
     st = adk_racc_allreduce(ctx, a);
-    for (size_t c = 0; st == ADK_OK && c < m; c++) {
-        out[c] = adk_racc_get(a, c);
+    if (st == ADK_OK) {
+        *out = adk_racc_get(a, 0);
     }
-    adk_racc_free(a);
+    if (a != acc) {
+        adk_racc_free(a);
+    }
     return st;
 }
 
@@ -339,7 +336,7 @@ static int p_finish(adk_ctx_t *ctx, adk_tsne_p_t *P, const entry_t *e, size_t ne
         }
         rs[i] = s;
     }
-    st = row_sums(ctx, rs, P->nloc, 1, &sum);
+    st = row_sum(ctx, rs, P->nloc, NULL, &sum);
     free(rs);
     if (st == ADK_OK) {
         sum = sum > DBL_EPSILON ? sum : DBL_EPSILON; /* scikit-learn's MACHINE_EPSILON floor */
@@ -656,15 +653,32 @@ static int64_t lay_out(tree_t *t, int64_t at, int64_t k)
     return next;
 }
 
+/* Cells and nodes for @p cap cells (kept from one iteration to the next). */
+static int tree_reserve(adk_ctx_t *ctx, tree_t *t, int64_t cap)
+{
+    cell_t *c = adk_realloc(t->cell, (size_t)cap * sizeof(cell_t));
+    t->cell = c ? c : t->cell;
+    node_t *v = c ? adk_realloc(t->node, (size_t)cap * sizeof(node_t)) : NULL;
+    t->node = v ? v : t->node;
+    if (!c || !v) {
+        return ADK_ERR(ctx, ADK_ENOMEM, "t-SNE: out of memory for the Barnes-Hut tree");
+    }
+    t->cap = cap;
+    return ADK_OK;
+}
+
+/* Build the tree of the n points y (reusing the arrays of an earlier build). Local. */
 static int tree_build(adk_ctx_t *ctx, tree_t *t, const double *y, int64_t n, int dim)
 {
-    *t = (tree_t){dim, n, 0, 0, NULL, NULL, 0, NULL, y};
-    /* at most 2^dim new cells per insertion, plus the root */
-    t->cap = 1 + (int64_t)(1 << dim) * (n < 64 ? 64 : n) * 2;
-    t->cell = adk_malloc((size_t)t->cap * sizeof(cell_t));
-    t->next = adk_malloc((size_t)n * sizeof(int64_t));
-    if (!t->cell || !t->next) {
-        return ADK_ERR(ctx, ADK_ENOMEM, "t-SNE: out of memory for the Barnes-Hut tree");
+    t->dim = dim;
+    t->n = n;
+    t->y = y;
+    if (!t->next) { /* at most 2^dim new cells per insertion, plus the root */
+        t->next = adk_malloc((size_t)n * sizeof(int64_t));
+        if (!t->next) {
+            return ADK_ERR(ctx, ADK_ENOMEM, "t-SNE: out of memory for the Barnes-Hut tree");
+        }
+        ADK_CHECK(tree_reserve(ctx, t, 1 + (int64_t)(1 << dim) * (n < 64 ? 64 : n) * 2));
     }
     double lo[3], hi[3];
     for (int a = 0; a < dim; a++) {
@@ -690,19 +704,9 @@ static int tree_build(adk_ctx_t *ctx, tree_t *t, const double *y, int64_t n, int
     t->ncell = 1;
     for (int64_t i = 0; i < n; i++) {
         if (t->ncell + (1 << dim) * TREE_DEPTH > t->cap) { /* grow before a deep split */
-            int64_t cap = t->cap * 2;
-            cell_t *c = adk_realloc(t->cell, (size_t)cap * sizeof(cell_t));
-            if (!c) {
-                return ADK_ERR(ctx, ADK_ENOMEM, "t-SNE: out of memory for the Barnes-Hut tree");
-            }
-            t->cell = c;
-            t->cap = cap;
+            ADK_CHECK(tree_reserve(ctx, t, t->cap * 2));
         }
         tree_insert(t, i);
-    }
-    t->node = adk_malloc((size_t)t->ncell * sizeof(node_t));
-    if (!t->node) {
-        return ADK_ERR(ctx, ADK_ENOMEM, "t-SNE: out of memory for the Barnes-Hut tree");
     }
     tree_mass(t);
     t->nnode = lay_out(t, 0, 0);
@@ -796,39 +800,64 @@ static double exact_repulse(const double *y, int64_t n, int dim, int64_t i, doub
     return z;
 }
 
-int adk_tsne_gradient(adk_ctx_t *ctx, const adk_tsne_p_t *P, const double *yall, int dim,
-                      double exaggeration, int exact, double angle, double *grad, double *kl)
+/* What a gradient needs besides P and the embedding, kept across iterations. */
+typedef struct {
+    tree_t t;
+    double *z, *rep; /* nloc; nloc x dim */
+    adk_racc_t *acc; /* one real, for the sums over rows */
+} grad_ws_t;
+
+static void grad_ws_free(grad_ws_t *w)
+{
+    tree_free(&w->t);
+    free(w->z);
+    free(w->rep);
+    adk_racc_free(w->acc);
+}
+
+/* The workspace for @p m local rows; ADK_ENOMEM (not agreed) on failure. */
+static int grad_ws_init(adk_ctx_t *ctx, grad_ws_t *w, size_t m, int dim)
+{
+    *w = (grad_ws_t){{0, 0, 0, 0, NULL, NULL, 0, NULL, NULL}, NULL, NULL, NULL};
+    w->z = adk_malloc((m ? m : 1) * sizeof(double));
+    w->rep = adk_malloc((m ? m : 1) * (size_t)dim * sizeof(double));
+    if (!w->z || !w->rep || adk_racc_alloc(1, 0, &w->acc) != ADK_OK) {
+        return ADK_ERR(ctx, ADK_ENOMEM, "t-SNE: out of memory");
+    }
+    return ADK_OK;
+}
+
+static int gradient(adk_ctx_t *ctx, grad_ws_t *w, const adk_tsne_p_t *P, const double *yall,
+                    int dim, double exaggeration, int exact, double angle, double *grad, double *kl)
 {
     size_t m = P->nloc;
     double dof = dim - 1 > 1 ? (double)(dim - 1) : 1.0, c = 2.0 * (dof + 1.0) / dof;
-    tree_t t = {0, 0, 0, 0, NULL, NULL, 0, NULL, NULL};
-    double *z = adk_malloc((m ? m : 1) * sizeof(double));
-    double *rep = adk_calloc((m ? m : 1) * (size_t)dim, sizeof(double));
-    int st = z && rep ? ADK_OK : ADK_ERR(ctx, ADK_ENOMEM, "out of memory");
-    if (st == ADK_OK && !exact) {
-        st = tree_build(ctx, &t, yall, P->n, dim);
-    }
+    double *z = w->z, *rep = w->rep;
+    int st = exact ? ADK_OK : tree_build(ctx, &w->t, yall, P->n, dim);
     st = adk_ctx_agree(ctx, st);
     for (size_t i = 0; st == ADK_OK && i < m; i++) {
         int64_t g = P->row0 + (int64_t)i;
+        if (exact) {
+            memset(rep + i * dim, 0, (size_t)dim * sizeof(double));
+        }
         z[i] = exact ? exact_repulse(yall, P->n, dim, g, dof, rep + i * dim)
-                     : bh_repulse(&t, g, angle, dof, rep + i * dim);
+                     : bh_repulse(&w->t, g, angle, dof, rep + i * dim);
     }
     double Z = 0.0;
     if (st == ADK_OK) {
-        st = row_sums(ctx, z, m, 1, &Z);
+        st = row_sum(ctx, z, m, w->acc, &Z);
     }
     for (size_t i = 0; st == ADK_OK && i < m; i++) { /* attraction over the row's P, and KL */
         const double *yi = yall + (P->row0 + (int64_t)i) * dim;
         double att[3] = {0.0, 0.0, 0.0}, k = 0.0;
         for (size_t e = P->ptr[i]; e < P->ptr[i + 1]; e++) {
             const double *yj = yall + P->col[e] * dim;
-            double w = kern(sqd(yi, yj, dim), dof), pe = P->val[e] * exaggeration;
+            double wij = kern(sqd(yi, yj, dim), dof), pe = P->val[e] * exaggeration;
             for (int a = 0; a < dim; a++) {
-                att[a] += pe * w * (yi[a] - yj[a]);
+                att[a] += pe * wij * (yi[a] - yj[a]);
             }
             if (kl) {
-                k += pe * log(fmax(pe, DBL_MIN) / fmax(w / Z, DBL_MIN));
+                k += pe * log(fmax(pe, DBL_MIN) / fmax(wij / Z, DBL_MIN));
             }
         }
         for (int a = 0; a < dim; a++) {
@@ -837,11 +866,20 @@ int adk_tsne_gradient(adk_ctx_t *ctx, const adk_tsne_p_t *P, const double *yall,
         z[i] = k; /* reused: this row's KL terms */
     }
     if (st == ADK_OK && kl) {
-        st = row_sums(ctx, z, m, 1, kl);
+        st = row_sum(ctx, z, m, w->acc, kl);
     }
-    tree_free(&t);
-    free(z);
-    free(rep);
+    return st;
+}
+
+int adk_tsne_gradient(adk_ctx_t *ctx, const adk_tsne_p_t *P, const double *yall, int dim,
+                      double exaggeration, int exact, double angle, double *grad, double *kl)
+{
+    grad_ws_t w;
+    int st = adk_ctx_agree(ctx, grad_ws_init(ctx, &w, P->nloc, dim));
+    if (st == ADK_OK) {
+        st = gradient(ctx, &w, P, yall, dim, exaggeration, exact, angle, grad, kl);
+    }
+    grad_ws_free(&w);
     return st;
 }
 
@@ -865,6 +903,7 @@ typedef struct {
     double *y;                /* nloc x dim: the local rows (inside yall) */
     double *grad, *update, *gains;
     double lr, t0;
+    grad_ws_t ws;
 } opt_t;
 
 /* Gather the embedding of every rank's rows into yall. */
@@ -893,8 +932,8 @@ static int descend(opt_t *o, int it0, int n_iter, double momentum, double exag, 
     for (it = it0; it < n_iter; it++) {
         int check = (it + 1) % CHECK_EVERY == 0, want = check || it == n_iter - 1;
         ADK_CHECK(gather(o));
-        ADK_CHECK(adk_tsne_gradient(o->ctx, o->P, o->yall, p->dim, exag, p->exact, p->angle,
-                                    o->grad, want ? &err : NULL));
+        ADK_CHECK(gradient(o->ctx, &o->ws, o->P, o->yall, p->dim, exag, p->exact, p->angle, o->grad,
+                           want ? &err : NULL));
         for (size_t e = 0; e < ne; e++) {
             int inc = o->update[e] * o->grad[e] < 0.0;
             double gn = inc ? o->gains[e] + 0.2 : o->gains[e] * 0.8;
@@ -906,19 +945,14 @@ static int descend(opt_t *o, int it0, int n_iter, double momentum, double exag, 
         if (!check) {
             continue;
         }
-        double *sq = adk_malloc((o->P->nloc ? o->P->nloc : 1) * sizeof(double)), gnorm = 0.0;
-        int st = adk_ctx_agree(o->ctx, sq ? ADK_OK : ADK_ERR(o->ctx, ADK_ENOMEM, "out of memory"));
-        if (st == ADK_OK) {
-            for (size_t i = 0; i < o->P->nloc; i++) {
-                sq[i] = 0.0;
-                for (int a = 0; a < p->dim; a++) {
-                    sq[i] += o->grad[i * p->dim + a] * o->grad[i * p->dim + a];
-                }
+        double *sq = o->ws.z, gnorm = 0.0; /* free until the next gradient */
+        for (size_t i = 0; i < o->P->nloc; i++) {
+            sq[i] = 0.0;
+            for (int a = 0; a < p->dim; a++) {
+                sq[i] += o->grad[i * p->dim + a] * o->grad[i * p->dim + a];
             }
-            st = row_sums(o->ctx, sq, o->P->nloc, 1, &gnorm);
         }
-        free(sq);
-        ADK_CHECK(st);
+        ADK_CHECK(row_sum(o->ctx, sq, o->P->nloc, o->ws.acc, &gnorm));
         gnorm = sqrt(gnorm);
         if (p->verbose) {
             adk_ctx_info(o->ctx, "iteration %d: KL %.6f, gradient norm %.7f, %.2f s", it + 1, err,
@@ -1022,7 +1056,7 @@ static int opt_alloc(adk_ctx_t *ctx, opt_t *o, const adk_rows_t *x, int dim)
     }
     o->displs = o->counts + size;
     o->y = o->yall + x->row0 * dim;
-    return ADK_OK;
+    return grad_ws_init(ctx, &o->ws, x->nloc, dim);
 }
 
 static void opt_free(opt_t *o)
@@ -1032,6 +1066,7 @@ static void opt_free(opt_t *o)
     free(o->grad);
     free(o->update);
     free(o->gains);
+    grad_ws_free(&o->ws);
 }
 
 /* Both phases as scikit-learn runs them: exaggerated with momentum 0.5, then 0.8. */
@@ -1060,7 +1095,7 @@ int adk_tsne_run(adk_ctx_t *ctx, const adk_tsne_params_t *p, const adk_rows_t *x
     ADK_CHECK(check_spread(ctx, x));
     int size = adk_ctx_size(ctx), rank = adk_ctx_rank(ctx), dim = p->dim;
     adk_tsne_result_t *r = adk_calloc(1, sizeof(*r));
-    opt_t o = {ctx, p, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0.0, adk_now()};
+    opt_t o = {.ctx = ctx, .prm = p, .t0 = adk_now()};
     int st = r ? opt_alloc(ctx, &o, x, dim) : ADK_ERR(ctx, ADK_ENOMEM, "out of memory");
     st = adk_ctx_agree(ctx, st);
     if (st == ADK_OK) {
