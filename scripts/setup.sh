@@ -6,7 +6,7 @@
 #   4. make -j$(nproc).
 # Idempotent: a second call installs nothing, says nothing about packages, and takes seconds.
 # Environment: ADK_BUILD (build tree, default build/), ADK_CONFIGURE_FLAGS (extra configure
-# arguments for a first configure).
+# arguments for a first configure), ADK_SETUP_FUZZ=1 (also clang and libFuzzer for make fuzz).
 set -eu
 
 ADK_TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -21,6 +21,10 @@ packages="autoconf automake pkg-config make gcc libc6-dev
   openmpi-bin libopenmpi-dev libhdf5-openmpi-dev hdf5-tools libgsl-dev libopenblas-dev
   liblapacke-dev libcunit1-dev librandom123-dev libcjson-dev
   clang-format python3 python3-numpy python3-h5py python3-sklearn python3-matplotlib"
+# make fuzz (not part of the tests): clang with libFuzzer and the sanitizer runtimes
+if [ "${ADK_SETUP_FUZZ:-0}" = 1 ]; then
+    packages="$packages clang libclang-rt-14-dev"
+fi
 
 missing=""
 installed=$(dpkg-query -W -f='${Package} ${Status}\n' $packages 2>/dev/null || true)
