@@ -16,7 +16,8 @@ enum {
     ADK_RNG_GEN = 3,     /* generated data rows */
     ADK_RNG_TSNE = 4,    /* t-SNE initial embedding */
     ADK_RNG_CENTERS = 5, /* generated blob centres */
-    ADK_RNG_PERM = 6     /* keyed permutations */
+    ADK_RNG_PERM = 6,    /* keyed permutations */
+    ADK_RNG_SPLIT = 7    /* train / validation / test splits (adk_subset) */
 };
 
 typedef struct {

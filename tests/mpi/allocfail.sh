@@ -121,6 +121,8 @@ sweep "adkit-gauss select" 1 "$A/adkit-gauss" select --force --labels "$S/b.h5:/
     "$S/gu.h5" "$S/b.h5:/data"
 sweep "adkit-gauss score" 1 "$A/adkit-gauss" score --labels "$S/b.h5:/y01" --json j.json \
     "$S/ge.h5" "$S/b.h5:/data" sc.h5
+sweep "adkit-subset" 1 "$A/adkit-subset" --labels "$S/b.h5:/labels" --split val --split-seed 1 \
+    --anomaly-labels 0 --out s.h5 "$S/b.h5"
 sweep "adkit-pca" 1 "$A/adkit-pca" --n-components 2 --out p.h5 "$S/b.h5"
 sweep "adkit-knn" 1 "$A/adkit-knn" --k 5 --labels "$S/b.h5:/y01" --json k.json --out k.h5 "$S/b.h5"
 sweep "adkit-tsne" 1 "$A/adkit-tsne" --max-iter 250 --perplexity 5 --out t.h5 "$S/b.h5"
