@@ -731,55 +731,191 @@ static inline double sqd(const double *a, const double *b, int dim)
     return s;
 }
 
-static inline __attribute__((always_inline)) double
-bh_walk(const tree_t *t, int64_t i, double angle, double dof, double *rep, const int dim)
+/*
+ * Barnes-Hut by groups (Barnes 1990). The points of a small cell (at most GROUP_MAX) share one
+ * interaction list: a cell enters it as one mass when its width is below angle times the distance
+ * from its centre of mass to the group's bounding box, so the opening criterion holds for every
+ * point of the group (it is stricter than testing each point alone); otherwise it is opened, down
+ * to single points. Each point then sums over the list in list order. Groups and lists depend
+ * only on the tree, which every rank builds alike, so a point's repulsion is the same whichever
+ * rank computes it.
+ */
+#define GROUP_MAX 32
+
+/*
+ * An interaction list, coordinate by coordinate: masses (count > 0) and single points (count 1;
+ * the point being summed for counts 0).
+ */
+typedef struct {
+    double *c[3]; /* cap coordinates per dimension */
+    double *cnt;  /* cap */
+    int64_t *idx; /* cap: the row of a single point, -1 for a mass */
+    size_t len, cap;
+} ilist_t;
+
+static void ilist_free(ilist_t *l)
 {
-    const double *yi = t->y + i * dim;
-    double z = 0.0, a2 = angle * angle, r[3] = {0.0, 0.0, 0.0};
+    for (int a = 0; a < 3; a++) {
+        free(l->c[a]);
+    }
+    free(l->cnt);
+    free(l->idx);
+}
+
+static int ilist_reserve(ilist_t *l, size_t cap)
+{
+    double **arr[4] = {&l->c[0], &l->c[1], &l->c[2], &l->cnt};
+    for (int a = 0; a < 4; a++) {
+        double *p = adk_realloc(*arr[a], cap * sizeof(double));
+        if (!p) {
+            return ADK_ENOMEM;
+        }
+        *arr[a] = p;
+    }
+    int64_t *x = adk_realloc(l->idx, cap * sizeof(int64_t));
+    if (!x) {
+        return ADK_ENOMEM;
+    }
+    l->idx = x;
+    l->cap = cap;
+    return ADK_OK;
+}
+
+static void ilist_add(ilist_t *l, const double *pos, double cnt, int64_t idx, int dim)
+{
+    for (int a = 0; a < 3; a++) {
+        l->c[a][l->len] = a < dim ? pos[a] : 0.0;
+    }
+    l->cnt[l->len] = cnt;
+    l->idx[l->len++] = idx;
+}
+
+/* The list of a group with bounding box [lo, hi]. ADK_ENOMEM when it cannot grow. */
+static int group_list(const tree_t *t, const double *lo, const double *hi, double a2, ilist_t *l)
+{
+    int dim = t->dim;
+    l->len = 0;
     int64_t k = 0;
     while (k < t->nnode) {
         const node_t *c = &t->node[k];
-        if (c->first >= 0) { /* a leaf: its points exactly, except i itself */
+        size_t need = c->first >= 0 ? (size_t)c->count : 1;
+        if (l->len + need > l->cap && ilist_reserve(l, 2 * (l->cap + need)) != ADK_OK) {
+            return ADK_ENOMEM;
+        }
+        if (c->first >= 0) {
             for (int64_t q = c->first; q >= 0; q = t->next[q]) {
-                if (q == i) {
-                    continue;
-                }
-                const double *yq = t->y + q * dim;
-                double w = kern(sqd(yi, yq, dim), dof);
-                z += w;
-                for (int a = 0; a < dim; a++) {
-                    r[a] += w * w * (yi[a] - yq[a]);
-                }
+                ilist_add(l, t->y + q * dim, 1.0, q, dim);
             }
             k = c->skip;
             continue;
         }
-        double d2 = sqd(yi, c->com, dim);
-        if (c->w2 < a2 * d2) { /* far enough: the cell acts as one mass at its centre */
-            double w = kern(d2, dof), cw = c->count * w;
-            z += cw;
-            for (int a = 0; a < dim; a++) {
-                r[a] += cw * w * (yi[a] - c->com[a]);
-            }
+        double d2 = 0.0;
+        for (int a = 0; a < dim; a++) {
+            double v = c->com[a], e = v < lo[a] ? lo[a] - v : v > hi[a] ? v - hi[a] : 0.0;
+            d2 += e * e;
+        }
+        if (c->w2 < a2 * d2) {
+            ilist_add(l, c->com, c->count, -1, dim);
             k = c->skip;
         } else {
-            k++; /* open it: its first child follows */
+            k++;
+        }
+    }
+    return ADK_OK;
+}
+
+/*
+ * Repulsion of point i over a list: rep = sum cnt w^2 (y_i - y), returns sum cnt w. Four
+ * independent running sums (entries e, e+1, e+2, e+3), added in a fixed order at the end, keep
+ * the divisions pipelined; the point itself contributes with count 0 instead of a branch.
+ */
+static inline __attribute__((always_inline)) double
+list_walk(const ilist_t *l, const double *yi, int64_t i, double dof, double *rep, const int dim)
+{
+    double z[4] = {0.0, 0.0, 0.0, 0.0}, r[3][4] = {{0.0}};
+    size_t n = l->len, e = 0;
+    for (; e + 4 <= n; e += 4) {
+        for (int u = 0; u < 4; u++) {
+            double d2 = 0.0, dv[3];
+            for (int a = 0; a < dim; a++) {
+                dv[a] = yi[a] - l->c[a][e + u];
+                d2 += dv[a] * dv[a];
+            }
+            double w = kern(d2, dof), cw = (l->idx[e + u] == i ? 0.0 : l->cnt[e + u]) * w;
+            z[u] += cw;
+            for (int a = 0; a < dim; a++) {
+                r[a][u] += cw * w * dv[a];
+            }
+        }
+    }
+    for (; e < n; e++) {
+        double d2 = 0.0, dv[3];
+        for (int a = 0; a < dim; a++) {
+            dv[a] = yi[a] - l->c[a][e];
+            d2 += dv[a] * dv[a];
+        }
+        double w = kern(d2, dof), cw = (l->idx[e] == i ? 0.0 : l->cnt[e]) * w;
+        z[0] += cw;
+        for (int a = 0; a < dim; a++) {
+            r[a][0] += cw * w * dv[a];
         }
     }
     for (int a = 0; a < dim; a++) {
-        rep[a] = r[a];
+        rep[a] = (r[a][0] + r[a][1]) + (r[a][2] + r[a][3]);
     }
-    return z;
+    return (z[0] + z[1]) + (z[2] + z[3]);
 }
 
-/* Repulsion of point i by the tree: rep = sum_j w_ij^2 (y_i - y_j), returns sum_j w_ij (cells far
- * enough away by the angle stand for their points at their centre of mass). */
-static double bh_repulse(const tree_t *t, int64_t i, double angle, double dof, double *rep)
+static double list_repulse(const ilist_t *l, const double *y, int64_t i, int dim, double dof,
+                           double *rep)
 {
-    if (t->dim == 2) { /* the common case, with the dimension known to the compiler */
-        return bh_walk(t, i, angle, 1.0, rep, 2);
+    if (dim == 2) { /* the common case, with the dimension known to the compiler */
+        return list_walk(l, y + i * 2, i, 1.0, rep, 2);
     }
-    return bh_walk(t, i, angle, dof, rep, 3);
+    return list_walk(l, y + i * dim, i, dof, rep, dim);
+}
+
+/*
+ * Repulsion and z of the local rows [row0, row0 + m) by groups: every group holding a local row
+ * gets its list, and its local rows sum over it. ADK_ENOMEM (not agreed) on failure.
+ */
+static int bh_repulse_all(const tree_t *t, int64_t row0, size_t m, double angle, double dof,
+                          ilist_t *l, double *z, double *rep)
+{
+    int dim = t->dim;
+    int64_t k = 0;
+    while (k < t->nnode) {
+        const node_t *c = &t->node[k];
+        if (c->first < 0 && c->count > GROUP_MAX) {
+            k++; /* too big for a group: its children are */
+            continue;
+        }
+        double lo[3] = {INFINITY, INFINITY, INFINITY}, hi[3] = {-INFINITY, -INFINITY, -INFINITY};
+        int local = 0;
+        for (int64_t g = k; g < c->skip; g++) { /* the group's leaves */
+            for (int64_t q = t->node[g].first; t->node[g].first >= 0 && q >= 0; q = t->next[q]) {
+                local |= q >= row0 && q < row0 + (int64_t)m;
+                for (int a = 0; a < dim; a++) {
+                    lo[a] = fmin(lo[a], t->y[q * dim + a]);
+                    hi[a] = fmax(hi[a], t->y[q * dim + a]);
+                }
+            }
+        }
+        if (local) {
+            ADK_CHECK(group_list(t, lo, hi, angle * angle, l));
+            for (int64_t g = k; g < c->skip; g++) {
+                for (int64_t q = t->node[g].first; t->node[g].first >= 0 && q >= 0;
+                     q = t->next[q]) {
+                    if (q >= row0 && q < row0 + (int64_t)m) {
+                        size_t li = (size_t)(q - row0);
+                        z[li] = list_repulse(l, t->y, q, dim, dof, rep + li * dim);
+                    }
+                }
+            }
+        }
+        k = c->skip;
+    }
+    return ADK_OK;
 }
 
 /* Exact repulsion of point i by every other point; returns sum_j w_ij. */
@@ -803,6 +939,7 @@ static double exact_repulse(const double *y, int64_t n, int dim, int64_t i, doub
 /* What a gradient needs besides P and the embedding, kept across iterations. */
 typedef struct {
     tree_t t;
+    ilist_t list;    /* a group's interaction list */
     double *z, *rep; /* nloc; nloc x dim */
     adk_racc_t *acc; /* one real, for the sums over rows */
 } grad_ws_t;
@@ -810,6 +947,7 @@ typedef struct {
 static void grad_ws_free(grad_ws_t *w)
 {
     tree_free(&w->t);
+    ilist_free(&w->list);
     free(w->z);
     free(w->rep);
     adk_racc_free(w->acc);
@@ -818,13 +956,43 @@ static void grad_ws_free(grad_ws_t *w)
 /* The workspace for @p m local rows; ADK_ENOMEM (not agreed) on failure. */
 static int grad_ws_init(adk_ctx_t *ctx, grad_ws_t *w, size_t m, int dim)
 {
-    *w = (grad_ws_t){{0, 0, 0, 0, NULL, NULL, 0, NULL, NULL}, NULL, NULL, NULL};
+    memset(w, 0, sizeof(*w));
     w->z = adk_malloc((m ? m : 1) * sizeof(double));
     w->rep = adk_malloc((m ? m : 1) * (size_t)dim * sizeof(double));
     if (!w->z || !w->rep || adk_racc_alloc(1, 0, &w->acc) != ADK_OK) {
         return ADK_ERR(ctx, ADK_ENOMEM, "t-SNE: out of memory");
     }
     return ADK_OK;
+}
+
+/* Attraction of local row i over its P row: att = sum p w (y_i - y_j); returns its KL terms
+ * when asked (0 otherwise). */
+static inline __attribute__((always_inline)) double attract(const adk_tsne_p_t *P, size_t i,
+                                                            const double *yall, double dof,
+                                                            double exag, double Z, int want_kl,
+                                                            double *att, const int dim)
+{
+    const double *yi = yall + (P->row0 + (int64_t)i) * dim;
+    double r[3] = {0.0, 0.0, 0.0}, k = 0.0;
+    for (size_t e = P->ptr[i]; e < P->ptr[i + 1]; e++) {
+        const double *yj = yall + P->col[e] * dim;
+        double dv[3], d2 = 0.0;
+        for (int a = 0; a < dim; a++) {
+            dv[a] = yi[a] - yj[a];
+            d2 += dv[a] * dv[a];
+        }
+        double wij = kern(d2, dof), pe = P->val[e] * exag, pw = pe * wij;
+        for (int a = 0; a < dim; a++) {
+            r[a] += pw * dv[a];
+        }
+        if (want_kl) {
+            k += pe * log(fmax(pe, DBL_MIN) / fmax(wij / Z, DBL_MIN));
+        }
+    }
+    for (int a = 0; a < dim; a++) {
+        att[a] = r[a];
+    }
+    return k;
 }
 
 static int gradient(adk_ctx_t *ctx, grad_ws_t *w, const adk_tsne_p_t *P, const double *yall,
@@ -834,36 +1002,26 @@ static int gradient(adk_ctx_t *ctx, grad_ws_t *w, const adk_tsne_p_t *P, const d
     double dof = dim - 1 > 1 ? (double)(dim - 1) : 1.0, c = 2.0 * (dof + 1.0) / dof;
     double *z = w->z, *rep = w->rep;
     int st = exact ? ADK_OK : tree_build(ctx, &w->t, yall, P->n, dim);
+    if (st == ADK_OK && !exact &&
+        bh_repulse_all(&w->t, P->row0, m, angle, dof, &w->list, z, rep) != ADK_OK) {
+        st = ADK_ERR(ctx, ADK_ENOMEM, "t-SNE: out of memory for an interaction list");
+    }
     st = adk_ctx_agree(ctx, st);
-    for (size_t i = 0; st == ADK_OK && i < m; i++) {
-        int64_t g = P->row0 + (int64_t)i;
-        if (exact) {
-            memset(rep + i * dim, 0, (size_t)dim * sizeof(double));
-        }
-        z[i] = exact ? exact_repulse(yall, P->n, dim, g, dof, rep + i * dim)
-                     : bh_repulse(&w->t, g, angle, dof, rep + i * dim);
+    for (size_t i = 0; st == ADK_OK && exact && i < m; i++) {
+        memset(rep + i * dim, 0, (size_t)dim * sizeof(double));
+        z[i] = exact_repulse(yall, P->n, dim, P->row0 + (int64_t)i, dof, rep + i * dim);
     }
     double Z = 0.0;
     if (st == ADK_OK) {
         st = row_sum(ctx, z, m, w->acc, &Z);
     }
     for (size_t i = 0; st == ADK_OK && i < m; i++) { /* attraction over the row's P, and KL */
-        const double *yi = yall + (P->row0 + (int64_t)i) * dim;
-        double att[3] = {0.0, 0.0, 0.0}, k = 0.0;
-        for (size_t e = P->ptr[i]; e < P->ptr[i + 1]; e++) {
-            const double *yj = yall + P->col[e] * dim;
-            double wij = kern(sqd(yi, yj, dim), dof), pe = P->val[e] * exaggeration;
-            for (int a = 0; a < dim; a++) {
-                att[a] += pe * wij * (yi[a] - yj[a]);
-            }
-            if (kl) {
-                k += pe * log(fmax(pe, DBL_MIN) / fmax(wij / Z, DBL_MIN));
-            }
-        }
-        for (int a = 0; a < dim; a++) {
+        double att[3] = {0.0, 0.0, 0.0};
+        z[i] = dim == 2 ? attract(P, i, yall, 1.0, exaggeration, Z, kl != NULL, att, 2)
+                        : attract(P, i, yall, dof, exaggeration, Z, kl != NULL, att, dim);
+        for (int a = 0; a < dim; a++) { /* z[i] is reused for this row's KL terms */
             grad[i * dim + a] = c * (att[a] - rep[i * dim + a] / Z);
         }
-        z[i] = k; /* reused: this row's KL terms */
     }
     if (st == ADK_OK && kl) {
         st = row_sum(ctx, z, m, w->acc, kl);

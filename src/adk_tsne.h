@@ -8,7 +8,8 @@
  * and joint P (symmetrisation sends every entry c_ij to the owner of row j as c_ji), their
  * attractive forces, gradient, gains and update. Each iteration the small N x dim embedding is
  * gathered, so every rank builds the same Barnes-Hut tree (points inserted in row order) and
- * computes the repulsion of its own rows. Every per-row quantity is summed in a fixed order that
+ * computes the repulsion of its own rows, by groups of at most 32 points sharing one interaction
+ * list (a cell is one mass when its width is below angle times its distance to the group's box). Every per-row quantity is summed in a fixed order that
  * depends only on the row; the global sums (the normalisation Z, sum P, the KL, the gradient norm)
  * are exact fixed-point sums (adk_repro) of per-row values. So the embedding does not depend on
  * how rows are split over ranks.
