@@ -121,15 +121,19 @@ int adk_tsne_search_row(const double *d2, size_t m, int64_t skip, double perplex
 /*
  * The sum over all rows of the per-row values v, exactly rounded once: the values are the
  * contributions (adk_repro), so the result is the same for any split of the rows. Two allreduces
- * (the bound, the sum). @p acc: an accumulator of one real to reuse, or NULL.
+ * (the bound, the sum), or one when @p known > 0 bounds every |v| in advance. @p acc: an
+ * accumulator of one real to reuse, or NULL.
  */
-static int row_sum(adk_ctx_t *ctx, const double *v, size_t nloc, adk_racc_t *acc, double *out)
+static int row_sum(adk_ctx_t *ctx, const double *v, size_t nloc, adk_racc_t *acc, double known,
+                   double *out)
 {
-    double bound = 0.0;
-    for (size_t i = 0; i < nloc; i++) {
+    double bound = known;
+    for (size_t i = 0; known <= 0.0 && i < nloc; i++) {
         bound = fabs(v[i]) > bound ? fabs(v[i]) : bound;
     }
-    ADK_CHECK(adk_ctx_allreduce(ctx, MPI_IN_PLACE, &bound, 1, MPI_DOUBLE, MPI_MAX));
+    if (known <= 0.0) {
+        ADK_CHECK(adk_ctx_allreduce(ctx, MPI_IN_PLACE, &bound, 1, MPI_DOUBLE, MPI_MAX));
+    }
     adk_racc_t *a = acc;
     int st = a || adk_racc_alloc(1, 0, &a) == ADK_OK ? ADK_OK
                                                      : ADK_ERR(ctx, ADK_ENOMEM, "out of memory");
@@ -336,7 +340,7 @@ static int p_finish(adk_ctx_t *ctx, adk_tsne_p_t *P, const entry_t *e, size_t ne
         }
         rs[i] = s;
     }
-    st = row_sum(ctx, rs, P->nloc, NULL, &sum);
+    st = row_sum(ctx, rs, P->nloc, NULL, 0.0, &sum);
     free(rs);
     if (st == ADK_OK) {
         sum = sum > DBL_EPSILON ? sum : DBL_EPSILON; /* scikit-learn's MACHINE_EPSILON floor */
@@ -1013,7 +1017,8 @@ static int gradient(adk_ctx_t *ctx, grad_ws_t *w, const adk_tsne_p_t *P, const d
     }
     double Z = 0.0;
     if (st == ADK_OK) {
-        st = row_sum(ctx, z, m, w->acc, &Z);
+        /* every kernel value is at most 1, so a row's z is below N: one allreduce */
+        st = row_sum(ctx, z, m, w->acc, (double)P->n, &Z);
     }
     for (size_t i = 0; st == ADK_OK && i < m; i++) { /* attraction over the row's P, and KL */
         double att[3] = {0.0, 0.0, 0.0};
@@ -1024,7 +1029,7 @@ static int gradient(adk_ctx_t *ctx, grad_ws_t *w, const adk_tsne_p_t *P, const d
         }
     }
     if (st == ADK_OK && kl) {
-        st = row_sum(ctx, z, m, w->acc, kl);
+        st = row_sum(ctx, z, m, w->acc, 0.0, kl);
     }
     return st;
 }
@@ -1110,7 +1115,7 @@ static int descend(opt_t *o, int it0, int n_iter, double momentum, double exag, 
                 sq[i] += o->grad[i * p->dim + a] * o->grad[i * p->dim + a];
             }
         }
-        ADK_CHECK(row_sum(o->ctx, sq, o->P->nloc, o->ws.acc, &gnorm));
+        ADK_CHECK(row_sum(o->ctx, sq, o->P->nloc, o->ws.acc, 0.0, &gnorm));
         gnorm = sqrt(gnorm);
         if (p->verbose) {
             adk_ctx_info(o->ctx, "iteration %d: KL %.6f, gradient norm %.7f, %.2f s", it + 1, err,
