@@ -23,7 +23,7 @@
 
 typedef struct {
     int64_t k;
-    const char *score, *out, *labels, *label_col, *positive, *json;
+    const char *score, *out, *labels, *label_col, *positive, *json, *reference;
     double threshold; /* NaN: none given */
     int force;
 } opts_t;
@@ -147,6 +147,9 @@ static int write_nn(adk_ctx_t *ctx, adk_out_group_t *g, const opts_t *o, const a
     if (st == ADK_OK) {
         st = adk_out_attr_str(out, "/score", "method", o->score);
     }
+    if (st == ADK_OK && o->reference) {
+        st = adk_out_attr_str(out, "/", "reference", o->reference);
+    }
     if (st == ADK_OK && r->eps_from) {
         st = adk_out_rows(out, "/anomaly", ADK_U8, r->flag, x->n, x->row0, x->nloc, 0);
         if (st == ADK_OK) {
@@ -172,6 +175,8 @@ static int write_json(adk_ctx_t *ctx, adk_out_group_t *g, const opts_t *o, const
     ok = ok && cJSON_AddStringToObject(j, "data", input);
     ok = ok && cJSON_AddNumberToObject(j, "k", (double)r->nn->k);
     ok = ok && cJSON_AddStringToObject(j, "score", o->score);
+    ok = ok && (o->reference ? cJSON_AddStringToObject(j, "reference", o->reference) != NULL
+                             : cJSON_AddNullToObject(j, "reference") != NULL);
     if (ok) {
         adk_score_json_add(j, &r->sum);
     }
@@ -223,10 +228,18 @@ static int run(adk_ctx_t *ctx, void *opts, int npos, char **pos)
     ADK_CHECK(adk_io_read(ctx, input, &ro, &x));
     /* squared distances of every pair must stay finite */
     int st = adk_ctx_agree(ctx, adk_rows_check_range(ctx, x, ADK_ROWS_MAX_ABS));
+    adk_rows_t *ref = NULL;
+    if (st == ADK_OK && o->reference) {
+        st = adk_io_read(ctx, o->reference, NULL, &ref);
+        if (st == ADK_OK) {
+            st = adk_ctx_agree(ctx, adk_rows_check_range(ctx, ref, ADK_ROWS_MAX_ABS));
+        }
+    }
     result_t r = {NULL, NULL, NULL, NULL, NAN, NULL, {0}};
     double t0 = adk_now();
     if (st == ADK_OK) {
-        st = adk_knn_compute(ctx, x, (size_t)o->k, &r.nn);
+        st = ref ? adk_knn_query(ctx, x, ref, (size_t)o->k, 0, &r.nn)
+                 : adk_knn_compute(ctx, x, (size_t)o->k, &r.nn);
     }
     if (st == ADK_OK) {
         r.score = adk_malloc((x->nloc ? x->nloc : 1) * sizeof(double));
@@ -257,18 +270,21 @@ static int run(adk_ctx_t *ctx, void *opts, int npos, char **pos)
     free(r.flag);
     free(r.truth);
     adk_rows_free(x);
+    adk_rows_free(ref);
     return st;
 }
 
 int main(int argc, char **argv)
 {
-    opts_t o = {5, "kth", NULL, NULL, NULL, NULL, NULL, NAN, 0};
+    opts_t o = {5, "kth", NULL, NULL, NULL, NULL, NULL, NULL, NAN, 0};
     const adk_opt_t tab[] = {
         {"k", ADK_OPT_I64, &o.k, "K", "neighbours per row (default 5), 1 <= K <= N - 1"},
         {"score", ADK_OPT_STR, &o.score, "kth|mean",
          "outlier score: distance to the K-th neighbour (default) or mean over the K"},
         {"out", ADK_OPT_STR, &o.out, "NN.h5",
          "write /knn_index, /knn_distance (N x K), /score (and /anomaly)"},
+        {"reference", ADK_OPT_STR, &o.reference, "REF.h5:/data",
+         "neighbours among these rows (e.g. normal training rows), not INPUT's own"},
         {"labels", ADK_OPT_STR, &o.labels, "F.h5:/labels", "known labels (one per row)"},
         {"label-col", ADK_OPT_STR, &o.label_col, "COL", "CSV input: column holding the labels"},
         {"positive", ADK_OPT_STR, &o.positive, "V[,V...]",
@@ -281,7 +297,8 @@ int main(int argc, char **argv)
     const adk_cli_t cli = {
         "[OPTIONS] --out NN.h5 INPUT",
         "Exact K nearest neighbours of every row among all rows (Euclidean, self excluded, ties\n"
-        "to the lower row), and the kNN-distance outlier score. With labels, report the ROC AUC\n"
+        "to the lower row), or among the rows of --reference (PyOD's KNN fitted on them), and\n"
+        "the kNN-distance outlier score. With labels, report the ROC AUC\n"
         "and average precision of the score and TP/FP/TN/FN, precision, recall, F1 of the flags\n"
         "score > EPS; EPS chosen on the same labelled rows is optimistic: give --threshold to\n"
         "judge a threshold fixed beforehand. INPUT is FILE.h5:/dataset or FILE.csv. Results are\n"

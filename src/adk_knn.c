@@ -15,7 +15,8 @@
 
 /* State of one computation, handed to the ring's visit. */
 typedef struct {
-    const adk_rows_t *x;
+    const adk_rows_t *x; /* the query rows */
+    int same;            /* the reference rows are the query rows: leave each row itself out */
     adk_knn_t *nn;
     size_t *cnt;   /* entries filled per local row */
     double *xn;    /* local rows' squared norms */
@@ -101,7 +102,7 @@ static void screen(knn_ws_t *w, const adk_ring_block_t *b, size_t i0, size_t ni,
                 bb, (int)d, 0.0, w->tile, (int)nj);
     for (size_t i = 0; i < ni; i++) {
         size_t li = i0 + i;
-        int64_t self = x->row0 + (int64_t)li;
+        int64_t self = w->same ? x->row0 + (int64_t)li : -1;
         int64_t *ix = nn->index + li * k;
         double *dd = nn->dist2 + li * k;
         const double *c = w->tile + i * nj;
@@ -164,24 +165,30 @@ static int alloc_all(adk_ctx_t *ctx, const adk_rows_t *x, size_t k, size_t cap, 
     return ADK_OK;
 }
 
-int adk_knn_compute(adk_ctx_t *ctx, const adk_rows_t *x, size_t k, adk_knn_t **out)
+int adk_knn_query(adk_ctx_t *ctx, const adk_rows_t *q, const adk_rows_t *ref, size_t k, int same,
+                  adk_knn_t **out)
 {
     *out = NULL;
-    if (x->n < 2 || k < 1 || (int64_t)k > x->n - 1) { /* the same on every rank */
+    int64_t avail = ref->n - (same ? 1 : 0); /* the same on every rank */
+    if (k < 1 || (int64_t)k > avail) {
         return ADK_ERR(ctx, ADK_EINVAL,
-                       "kNN: k = %zu neighbours needs 1 <= k <= N - 1 (N = %lld rows of %s)", k,
-                       (long long)x->n, x->spec ? x->spec : "the data");
+                       "kNN: k = %zu neighbours needs 1 <= k <= %s (N = %lld rows of %s)", k,
+                       same ? "N - 1" : "N", (long long)ref->n, ref->spec ? ref->spec : "the data");
+    }
+    if (q->d != ref->d) {
+        return ADK_ERR(ctx, ADK_EDATA, "kNN: %s has %zu columns but the reference %s has %zu",
+                       q->spec ? q->spec : "the data", q->d, ref->spec ? ref->spec : "", ref->d);
     }
     adk_ring_t *ring = NULL;
-    ADK_CHECK(adk_ring_create(ctx, "kNN", x->row0, x->nloc, x->d, &ring));
-    knn_ws_t w = {x, NULL, NULL, NULL, NULL, NULL, 4.0 * ((double)x->d + 4.0) * DBL_EPSILON};
-    int st = alloc_all(ctx, x, k, adk_ring_max_rows(ring), &w.nn, &w);
+    ADK_CHECK(adk_ring_create(ctx, "kNN", ref->row0, ref->nloc, ref->d, &ring));
+    knn_ws_t w = {q, same, NULL, NULL, NULL, NULL, NULL, 4.0 * ((double)q->d + 4.0) * DBL_EPSILON};
+    int st = alloc_all(ctx, q, k, adk_ring_max_rows(ring), &w.nn, &w);
     st = adk_ctx_agree(ctx, st);
     if (st == ADK_OK) {
-        if (x->nloc) {
-            memcpy(adk_ring_payload(ring), x->x, x->nloc * x->d * sizeof(double));
+        if (ref->nloc) {
+            memcpy(adk_ring_payload(ring), ref->x, ref->nloc * ref->d * sizeof(double));
         }
-        sqnorms(x->x, x->nloc, x->d, w.xn);
+        sqnorms(q->x, q->nloc, q->d, w.xn);
         st = adk_ring_pass(ring, visit, &w);
     }
     adk_ring_free(ring);
@@ -195,6 +202,11 @@ int adk_knn_compute(adk_ctx_t *ctx, const adk_rows_t *x, size_t k, adk_knn_t **o
     }
     *out = w.nn;
     return ADK_OK;
+}
+
+int adk_knn_compute(adk_ctx_t *ctx, const adk_rows_t *x, size_t k, adk_knn_t **out)
+{
+    return adk_knn_query(ctx, x, x, k, 1, out);
 }
 
 void adk_knn_score(const adk_knn_t *nn, adk_knn_score_t how, double *score)

@@ -49,6 +49,18 @@ typedef enum {
  */
 int adk_knn_compute(adk_ctx_t *ctx, const adk_rows_t *x, size_t k, adk_knn_t **out);
 
+/**
+ * Exact k nearest neighbours of every query row (each rank its own) among the reference rows
+ * (spread over the ranks), as adk_knn_compute: the reference blocks travel around the ranks.
+ * @param same  nonzero when @p ref is @p q itself (each row then leaves itself out; else an equal
+ *              reference row is a neighbour at distance 0, as PyOD's KNN scores new rows)
+ * @param k     1 <= k <= N_ref (N_ref - 1 when @p same)
+ * @return ADK_OK; ADK_EINVAL (k out of range); ADK_EDATA (column counts differ); ADK_ENOMEM;
+ *         ADK_EMPI; agreed. Collective. Identical at any rank count.
+ */
+int adk_knn_query(adk_ctx_t *ctx, const adk_rows_t *q, const adk_rows_t *ref, size_t k, int same,
+                  adk_knn_t **out);
+
 /** Free neighbour lists (NULL is a no-op). Local. */
 void adk_knn_free(adk_knn_t *nn);
 

@@ -115,6 +115,34 @@ done
 check "evaluation: the table shows ROC AUC and the chosen epsilon" \
     sh -c "grep -q 'ROC AUC' '$WORK/ev$R1.out' && grep -q 'epsilon (F1 sweep)' '$WORK/ev$R1.out'"
 
+# --reference: neighbours among other rows. The blobs against themselves, not left out: each row's
+# first neighbour is itself at 0 and the next K are the fixture's K (no duplicate rows there).
+for np in $(ranks); do
+    o=$WORK/ref$np.h5
+    if ! run_np "$np" "$K" --quiet --k 6 --reference "$F/blobs.h5" --out "$o" "$F/blobs.h5" \
+        >/dev/null 2>"$WORK/e"; then
+        notok "--reference np=$np: run failed"
+        comment_file "$WORK/e"
+        continue
+    fi
+    if [ "$np" = "$R1" ]; then
+        check "--reference np=$np: itself first at 0, then numpy's 5 nearest" "$ADK_PYTHON3" -c "
+import sys, h5py, numpy as np
+g = h5py.File('$o', 'r'); f = h5py.File('$F/blobs.h5', 'r')
+idx, dist = g['knn_index'][:], g['knn_distance'][:]
+ok = (np.array_equal(idx[:, 0], np.arange(len(idx))) and not dist[:, 0].any()
+      and np.array_equal(idx[:, 1:], f['k5/knn_index'][:])
+      and np.allclose(dist[:, 1:], f['k5/knn_distance'][:], rtol=1e-12, atol=0)
+      and g.attrs['reference'].endswith('blobs.h5'))
+sys.exit(0 if ok else 1)"
+    else
+        check "--reference np=$np: the same bits as on $R1 ranks" \
+            same_dsets "$o" "$WORK/ref$R1.h5" /knn_index /knn_distance /score
+    fi
+done
+expect_fail "$np" 2 "columns but the reference" "$WORK/bad.h5" -- \
+    "$K" --k 2 --reference "$F/ties.h5" --out "$WORK/bad.h5" "$F/tiny.h5"
+
 # A given threshold flags exactly the rows whose score exceeds it.
 np=$(echo $(ranks) | awk '{print $NF}')
 run_np "$np" "$K" --quiet --k 3 --threshold 0.5 --out "$WORK/t.h5" "$F/ties.h5" >/dev/null 2>"$WORK/e"

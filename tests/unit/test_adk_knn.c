@@ -177,6 +177,61 @@ static void test_offset(void)
     run_case(OFFSET, 400, 6, 5);
 }
 
+/* Query rows (SMOOTH rows 5000 + i) against reference rows (SMOOTH rows 0 .. nref - 1): the brute
+ * force over every reference row, and a reference equal to the query finds each row itself. */
+static void test_reference(void)
+{
+    adk_ctx_t *ctx = adk_test_ctx();
+    const int64_t nref = 300, nq = 77;
+    const size_t d = 5, k = 6;
+    for (int skew = 0; skew < 2; skew++) {
+        adk_rows_t *ref = make_rows(SMOOTH, nref, d, skew), *q = make_rows(SMOOTH, nq, d, !skew);
+        for (size_t i = 0; i < q->nloc; i++) {
+            row_of(SMOOTH, 5000 + q->row0 + (int64_t)i, d, q->x + i * d);
+        }
+        adk_knn_t *nn = NULL;
+        CU_ASSERT_EQUAL_FATAL(adk_knn_query(ctx, q, ref, k, 0, &nn), ADK_OK);
+        pair_t *all = malloc((size_t)nref * sizeof(pair_t));
+        double b[5];
+        int bad = 0;
+        for (size_t i = 0; i < q->nloc; i++) {
+            for (int64_t j = 0; j < nref; j++) {
+                row_of(SMOOTH, j, d, b);
+                long double sum = 0.0L;
+                for (size_t c = 0; c < d; c++) {
+                    long double u = (long double)q->x[i * d + c] - (long double)b[c];
+                    sum += u * u;
+                }
+                all[j] = (pair_t){sum, j};
+            }
+            qsort(all, (size_t)nref, sizeof(pair_t), pair_cmp);
+            for (size_t t = 0; t < k; t++) {
+                bad += nn->index[i * k + t] != all[t].j;
+                bad += fabsl((long double)nn->dist2[i * k + t] - all[t].d2) > 1e-12L * all[t].d2;
+            }
+        }
+        CU_ASSERT_EQUAL(bad, 0);
+        free(all);
+        adk_knn_free(nn);
+        /* the reference as query, not marked the same: every row's first neighbour is itself */
+        CU_ASSERT_EQUAL_FATAL(adk_knn_query(ctx, ref, ref, k, 0, &nn), ADK_OK);
+        for (size_t i = 0; i < ref->nloc; i++) {
+            CU_ASSERT_EQUAL(nn->index[i * k], ref->row0 + (int64_t)i);
+            CU_ASSERT(adk_test_same_bits(nn->dist2[i * k], 0.0));
+        }
+        adk_knn_free(nn);
+        /* k may reach N_ref without self exclusion, not beyond; column counts must agree */
+        CU_ASSERT_EQUAL(adk_knn_query(ctx, q, ref, (size_t)nref + 1, 0, &nn), ADK_EINVAL);
+        adk_ctx_clear(ctx);
+        q->d = 4;
+        CU_ASSERT_EQUAL(adk_knn_query(ctx, q, ref, 2, 0, &nn), ADK_EDATA);
+        CU_ASSERT(adk_test_message_has("columns but the reference"));
+        adk_ctx_clear(ctx);
+        free_rows(q);
+        free_rows(ref);
+    }
+}
+
 static void test_scores(void)
 {
     adk_ctx_t *ctx = adk_test_ctx();
@@ -248,6 +303,7 @@ int main(int argc, char **argv)
         {"exact ties: the brute-force lists, tie order included", test_ties},
         {"smooth data: brute-force distances, several tiles", test_smooth},
         {"large offsets: the GEMM screen drops no neighbour", test_offset},
+        {"query rows against other reference rows", test_reference},
         {"kth and mean scores", test_scores},
         {"the pair distance: symmetric bits", test_sqdist},
         {"k out of range, N < 2: agreed errors", test_bad_k},
