@@ -147,8 +147,8 @@ step prepare - subset --labels "$DIG:/labels" --keep-labels "$NORMAL_DIGITS" --o
 step pca - pca --n-components 2 --out "$C/pca.h5" "$DIG:/data"
 step pca - subset --labels "$DIG:/labels" --keep-labels "$NORMAL_DIGITS" --out "$C/pca_normal.h5" \
     "$C/pca.h5:/projection"
-step knn - knn --k 5 --labels "$DIG:/labels" --positive 0,1 --out "$C/knn.h5" \
-    --json "$C/knn.json" "$DIG:/data"
+step knn - knn --k 5 --reference "$C/normal.h5:/data" --labels "$DIG:/labels" --positive 0,1 \
+    --out "$C/knn.h5" --json "$C/knn.json" "$DIG:/data"
 # shellcheck disable=SC2086
 set -- $SEEDS
 step elbow "$1" elbow --k-min 2 --k-max 20 --n-init "$ELBOW_NINIT" --seed "$1" \

@@ -27,7 +27,7 @@ ROWS = [
     ("3 digits t-SNE 2-D", "k-means K=8, per-cluster 99th pct", "tsne/score_model.json",
      "tsne_p99"),
     ("3 digits PCA 2-D", "k-means K=8, per-cluster 99th pct", "pca/score_model.json", "pca_p99"),
-    ("3 digits 64-D", "kNN distance (k=5), F1-best eps (optimistic)", "common:knn.json", "knn"),
+    ("3 digits 64-D", "kNN distance to the normal rows (k=5), F1-best eps (optimistic)", "common:knn.json", "knn"),
     ("4 Gaussian 64-D", "per-feature, var ≥ 0.25, eps by val F1; test rows",
      "gauss64/score.json", "gauss64"),
     ("4 Gaussian t-SNE 2-D", "per-feature, eps by val F1; test rows", "gausstsne/score.json",
