@@ -9,10 +9,10 @@
  * attractive forces, gradient, gains and update. Each iteration the small N x dim embedding is
  * gathered, so every rank builds the same Barnes-Hut tree (points inserted in row order) and
  * computes the repulsion of its own rows, by groups of at most 32 points sharing one interaction
- * list (a cell is one mass when its width is below angle times its distance to the group's box). Every per-row quantity is summed in a fixed order that
- * depends only on the row; the global sums (the normalisation Z, sum P, the KL, the gradient norm)
- * are exact fixed-point sums (adk_repro) of per-row values. So the embedding does not depend on
- * how rows are split over ranks.
+ * list (a cell is one mass when its width is below angle times its distance to the group's box).
+ * Every per-row quantity is summed in a fixed order that depends only on the row; the global sums
+ * (the normalisation Z, sum P, the KL, the gradient norm) are exact fixed-point sums (adk_repro) of
+ * per-row values. So the embedding does not depend on how rows are split over ranks.
  *
  * Memory per rank: O(rows per rank x k) for Barnes-Hut (k = min(N - 1, 3 perplexity + 1)) plus
  * the gathered embedding and its tree, O(N x dim); O(rows per rank x N) for the exact method.
