@@ -880,44 +880,81 @@ static double list_repulse(const ilist_t *l, const double *y, int64_t i, int dim
 }
 
 /*
- * Repulsion and z of the local rows [row0, row0 + m) by groups: every group holding a local row
- * gets its list, and its local rows sum over it. ADK_ENOMEM (not agreed) on failure.
+ * Repulsion and z of every point of the groups this rank takes: the groups in depth-first order
+ * are dealt out to the ranks in runs of about N / P points (rank r takes a group when the points
+ * before it number from r N / P on), so the lists are built and walked once in all. Out:
+ * zr[q * (dim + 1)] = z and then rep of point q, for the points of the rank's groups (others
+ * untouched). ADK_ENOMEM (not agreed) on failure.
  */
-static int bh_repulse_all(const tree_t *t, int64_t row0, size_t m, double angle, double dof,
-                          ilist_t *l, double *z, double *rep)
+static int bh_repulse_groups(const tree_t *t, int rank, int size, double angle, double dof,
+                             ilist_t *l, double *zr)
 {
     int dim = t->dim;
-    int64_t k = 0;
+    int64_t k = 0, seen = 0;
     while (k < t->nnode) {
         const node_t *c = &t->node[k];
         if (c->first < 0 && c->count > GROUP_MAX) {
             k++; /* too big for a group: its children are */
             continue;
         }
+        int64_t owner = (int64_t)((__int128)seen * size / t->n);
+        seen += (int64_t)c->count;
+        if (owner != rank) {
+            k = c->skip;
+            continue;
+        }
         double lo[3] = {INFINITY, INFINITY, INFINITY}, hi[3] = {-INFINITY, -INFINITY, -INFINITY};
-        int local = 0;
         for (int64_t g = k; g < c->skip; g++) { /* the group's leaves */
             for (int64_t q = t->node[g].first; t->node[g].first >= 0 && q >= 0; q = t->next[q]) {
-                local |= q >= row0 && q < row0 + (int64_t)m;
                 for (int a = 0; a < dim; a++) {
                     lo[a] = fmin(lo[a], t->y[q * dim + a]);
                     hi[a] = fmax(hi[a], t->y[q * dim + a]);
                 }
             }
         }
-        if (local) {
-            ADK_CHECK(group_list(t, lo, hi, angle * angle, l));
-            for (int64_t g = k; g < c->skip; g++) {
-                for (int64_t q = t->node[g].first; t->node[g].first >= 0 && q >= 0;
-                     q = t->next[q]) {
-                    if (q >= row0 && q < row0 + (int64_t)m) {
-                        size_t li = (size_t)(q - row0);
-                        z[li] = list_repulse(l, t->y, q, dim, dof, rep + li * dim);
-                    }
-                }
+        ADK_CHECK(group_list(t, lo, hi, angle * angle, l));
+        for (int64_t g = k; g < c->skip; g++) {
+            for (int64_t q = t->node[g].first; t->node[g].first >= 0 && q >= 0; q = t->next[q]) {
+                double *o = zr + q * (dim + 1);
+                o[0] = list_repulse(l, t->y, q, dim, dof, o + 1);
             }
         }
         k = c->skip;
+    }
+    return ADK_OK;
+}
+
+/*
+ * Barnes-Hut repulsion of the local rows: each rank computes its share of the groups for all
+ * their points, and one sum over the ranks of the N x (dim + 1) values, in which every value has
+ * exactly one non-zero contributor, hands every rank its rows' values exactly (x + 0 = x; + 0.0
+ * also makes a -0.0 the +0.0 it is on one rank).
+ */
+static int bh_repulse(adk_ctx_t *ctx, tree_t *t, ilist_t *l, double **zrp, int64_t row0, size_t m,
+                      double angle, double dof, double *z, double *rep)
+{
+    int dim = t->dim;
+    size_t w = (size_t)dim + 1, n = (size_t)t->n;
+    if (!*zrp) {
+        *zrp = adk_malloc(n * w * sizeof(double));
+    }
+    double *zr = *zrp;
+    int st = zr ? ADK_OK : ADK_ERR(ctx, ADK_ENOMEM, "t-SNE: out of memory for the repulsion");
+    if (st == ADK_OK) {
+        memset(zr, 0, n * w * sizeof(double));
+        if (bh_repulse_groups(t, adk_ctx_rank(ctx), adk_ctx_size(ctx), angle, dof, l, zr) !=
+            ADK_OK) {
+            st = ADK_ERR(ctx, ADK_ENOMEM, "t-SNE: out of memory for an interaction list");
+        }
+    }
+    ADK_CHECK(adk_ctx_agree(ctx, st));
+    ADK_CHECK(adk_msg_allreduce(ctx, zr, n * w, sizeof(double), MPI_DOUBLE, MPI_SUM));
+    for (size_t i = 0; i < m; i++) {
+        const double *o = zr + ((size_t)row0 + i) * w;
+        z[i] = o[0] + 0.0;
+        for (int a = 0; a < dim; a++) {
+            rep[i * (size_t)dim + (size_t)a] = o[1 + a] + 0.0;
+        }
     }
     return ADK_OK;
 }
@@ -944,6 +981,7 @@ static double exact_repulse(const double *y, int64_t n, int dim, int64_t i, doub
 typedef struct {
     tree_t t;
     ilist_t list;    /* a group's interaction list */
+    double *zr;      /* N x (dim + 1): every point's z and repulsion (Barnes-Hut) */
     double *z, *rep; /* nloc; nloc x dim */
     adk_racc_t *acc; /* one real, for the sums over rows */
 } grad_ws_t;
@@ -952,6 +990,7 @@ static void grad_ws_free(grad_ws_t *w)
 {
     tree_free(&w->t);
     ilist_free(&w->list);
+    free(w->zr);
     free(w->z);
     free(w->rep);
     adk_racc_free(w->acc);
@@ -1005,12 +1044,10 @@ static int gradient(adk_ctx_t *ctx, grad_ws_t *w, const adk_tsne_p_t *P, const d
     size_t m = P->nloc;
     double dof = dim - 1 > 1 ? (double)(dim - 1) : 1.0, c = 2.0 * (dof + 1.0) / dof;
     double *z = w->z, *rep = w->rep;
-    int st = exact ? ADK_OK : tree_build(ctx, &w->t, yall, P->n, dim);
-    if (st == ADK_OK && !exact &&
-        bh_repulse_all(&w->t, P->row0, m, angle, dof, &w->list, z, rep) != ADK_OK) {
-        st = ADK_ERR(ctx, ADK_ENOMEM, "t-SNE: out of memory for an interaction list");
+    int st = adk_ctx_agree(ctx, exact ? ADK_OK : tree_build(ctx, &w->t, yall, P->n, dim));
+    if (st == ADK_OK && !exact) {
+        st = bh_repulse(ctx, &w->t, &w->list, &w->zr, P->row0, m, angle, dof, z, rep);
     }
-    st = adk_ctx_agree(ctx, st);
     for (size_t i = 0; st == ADK_OK && exact && i < m; i++) {
         memset(rep + i * dim, 0, (size_t)dim * sizeof(double));
         z[i] = exact_repulse(yall, P->n, dim, P->row0 + (int64_t)i, dof, rep + i * dim);
