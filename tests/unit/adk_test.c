@@ -97,6 +97,16 @@ cJSON *adk_test_load_json(const char *dir, const char *name)
     return j;
 }
 
+double adk_test_hash01(int64_t i, int64_t j)
+{
+    uint64_t z =
+        (uint64_t)i * UINT64_C(0x9e3779b97f4a7c15) + (uint64_t)j * UINT64_C(0xbf58476d1ce4e5b9);
+    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+    z ^= z >> 31;
+    return (double)(z >> 11) * 0x1.0p-53;
+}
+
 int adk_test_same_bits(double a, double b)
 {
     return memcmp(&a, &b, sizeof(a)) == 0;

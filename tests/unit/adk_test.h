@@ -7,6 +7,8 @@
 #ifndef ADK_TEST_H
 #define ADK_TEST_H
 
+#include <stdint.h>
+
 #include <CUnit/CUnit.h>
 #include <cjson/cJSON.h>
 
@@ -29,6 +31,10 @@ const char *adk_test_path(const char *name);
 /** Parse the JSON file @p dir/@p name (a reference fixture); NULL if it cannot be read or parsed.
  */
 cJSON *adk_test_load_json(const char *dir, const char *name);
+
+/** A value in [0, 1) from a global row and column (splitmix64 of both): test data that is the
+ * same whatever the partition. */
+double adk_test_hash01(int64_t i, int64_t j);
 
 /** Whether @p a and @p b are the same double bit for bit (-0.0 and NaN payloads included). */
 int adk_test_same_bits(double a, double b);

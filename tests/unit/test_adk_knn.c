@@ -14,17 +14,6 @@
 #include "adk_part.h"
 #include "adk_test.h"
 
-/* A value in [0, 1) from a global row and column: the same data whatever the partition. */
-static double hash01(int64_t i, int64_t j)
-{
-    uint64_t z =
-        (uint64_t)i * UINT64_C(0x9e3779b97f4a7c15) + (uint64_t)j * UINT64_C(0xbf58476d1ce4e5b9);
-    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-    z ^= z >> 31;
-    return (double)(z >> 11) * 0x1.0p-53;
-}
-
 enum { GRID, SMOOTH, OFFSET };
 
 /* Row i: GRID = integers in [0, 3) (ties everywhere, duplicate rows), SMOOTH = uniform,
@@ -32,7 +21,7 @@ enum { GRID, SMOOTH, OFFSET };
 static void row_of(int kind, int64_t i, size_t d, double *x)
 {
     for (size_t j = 0; j < d; j++) {
-        double h = hash01(i, (int64_t)j);
+        double h = adk_test_hash01(i, (int64_t)j);
         x[j] = kind == GRID ? floor(3.0 * h) : kind == SMOOTH ? h : 1e4 + 1e-3 * h;
     }
 }
@@ -264,8 +253,8 @@ static void test_sqdist(void)
 {
     double a[7], b[7];
     for (int j = 0; j < 7; j++) {
-        a[j] = hash01(1, j) * 1e3;
-        b[j] = -hash01(2, j);
+        a[j] = adk_test_hash01(1, j) * 1e3;
+        b[j] = -adk_test_hash01(2, j);
     }
     for (size_t d = 0; d <= 7; d++) { /* symmetric to the bit, 0 on itself, every tail length */
         CU_ASSERT(adk_test_same_bits(adk_knn_sqdist(a, b, d), adk_knn_sqdist(b, a, d)));

@@ -17,25 +17,14 @@
 
 #define D 5
 
-/* A value in [0, 1) from a global row and column: the same data whatever the partition. */
-static double hash01(int64_t i, int64_t j)
-{
-    uint64_t z =
-        (uint64_t)i * UINT64_C(0x9e3779b97f4a7c15) + (uint64_t)j * UINT64_C(0xbf58476d1ce4e5b9);
-    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-    z ^= z >> 31;
-    return (double)(z >> 11) * 0x1.0p-53;
-}
-
 /* Row i of the test matrix: cancellation, tiny, integer, mixed-sign and correlated columns. */
 static void row_of(int64_t i, double *x)
 {
-    x[0] = 1e6 + hash01(i, 0);
-    x[1] = 1e-3 * hash01(i, 1);
-    x[2] = (double)(int64_t)(10.0 * hash01(i, 2)) - 5.0;
-    x[3] = 200.0 * (hash01(i, 3) - 0.5);
-    x[4] = 0.5 * x[3] + 3.0 * hash01(i, 4);
+    x[0] = 1e6 + adk_test_hash01(i, 0);
+    x[1] = 1e-3 * adk_test_hash01(i, 1);
+    x[2] = (double)(int64_t)(10.0 * adk_test_hash01(i, 2)) - 5.0;
+    x[3] = 200.0 * (adk_test_hash01(i, 3) - 0.5);
+    x[4] = 0.5 * x[3] + 3.0 * adk_test_hash01(i, 4);
 }
 
 /* This rank's rows [row0, row0 + nloc) of the n-row test matrix, blocks of @p align rows. */

@@ -17,25 +17,14 @@
 
 #define D 5
 
-/* A value in [0, 1) from a global row and column: the same data whatever the partition. */
-static double hash01(int64_t i, int64_t j)
-{
-    uint64_t z =
-        (uint64_t)i * UINT64_C(0x9e3779b97f4a7c15) + (uint64_t)j * UINT64_C(0xbf58476d1ce4e5b9);
-    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-    z ^= z >> 31;
-    return (double)(z >> 11) * 0x1.0p-53;
-}
-
 /* Row i of the hashed matrix: correlated columns of different scales and offsets. */
 static void hashed_row(int64_t i, double *x)
 {
-    x[0] = 50.0 + 4.0 * hash01(i, 0);
-    x[1] = -3.0 + 2.0 * hash01(i, 1) + 0.5 * x[0];
-    x[2] = hash01(i, 2);
-    x[3] = 0.3 * x[2] - 2.0 * hash01(i, 3);
-    x[4] = 1e3 + 0.01 * hash01(i, 4) + 0.1 * x[1];
+    x[0] = 50.0 + 4.0 * adk_test_hash01(i, 0);
+    x[1] = -3.0 + 2.0 * adk_test_hash01(i, 1) + 0.5 * x[0];
+    x[2] = adk_test_hash01(i, 2);
+    x[3] = 0.3 * x[2] - 2.0 * adk_test_hash01(i, 3);
+    x[4] = 1e3 + 0.01 * adk_test_hash01(i, 4) + 0.1 * x[1];
 }
 
 typedef void (*row_fn)(int64_t i, double *x);
