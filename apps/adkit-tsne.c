@@ -107,9 +107,6 @@ static int run(adk_ctx_t *ctx, void *opts, int npos, char **pos)
     adk_rows_t *x = NULL;
     ADK_CHECK(adk_io_read(ctx, input, &ro, &x));
     int st = adk_ctx_agree(ctx, adk_rows_check_range(ctx, x, ADK_ROWS_MAX_ABS));
-    if (st == ADK_OK) {
-        st = adk_tsne_check(ctx, &o->t, x->n, x->d);
-    }
     adk_tsne_result_t *r = NULL;
     double t0 = adk_now();
     if (st == ADK_OK) {

@@ -8,10 +8,7 @@
 
 K=$BIN/adkit-knn
 F=$FIX/knn
-SAN=0
-if ldd "$K" 2>/dev/null | grep -q libasan; then
-    SAN=1
-fi
+SAN=${ADK_SANITIZED:-0} # make sets it: 1 in the sanitizer build
 
 # knn_case NAME K SCORE: every rank count against the fixture, and the same bits as on $R1 ranks.
 knn_case() {

@@ -11,10 +11,7 @@ T=$BIN/adkit-tsne
 S=$FIX/tsne/small.h5
 D=$FIX/knn/digits.h5
 SK=$FIX/tsne/digits_sklearn.h5
-SAN=0
-if ldd "$T" 2>/dev/null | grep -q libasan; then
-    SAN=1
-fi
+SAN=${ADK_SANITIZED:-0} # make sets it: 1 in the sanitizer build
 
 # same_run NAME NP ARGS...: run on NP ranks into $WORK/NAME-npNP.h5, and compare with $R1 ranks.
 same_run() {
