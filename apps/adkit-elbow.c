@@ -139,7 +139,7 @@ static int run(adk_ctx_t *ctx, void *opts, int npos, char **pos)
     return st;
 }
 
-int main(int argc, char **argv)
+ADK_CLI_MAIN(elbow)
 {
     opts_t o = {.k_min = 1, .k_max = 10, .force = 0, .s = 1.0, .out = NULL, .label_col = NULL};
     adk_kmeans_params_default(&o.km);

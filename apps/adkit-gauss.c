@@ -358,7 +358,7 @@ static int cmd_score(adk_ctx_t *ctx, const cmd_t *c)
     return st;
 }
 
-int main(int argc, char **argv)
+ADK_CLI_MAIN(gauss)
 {
     adk_ctx_t *ctx = NULL;
     int st = adk_cli_begin(&argc, &argv, &ctx);

@@ -27,7 +27,7 @@ static int given(int argc, char **argv, const char *name)
     return 0;
 }
 
-int main(int argc, char **argv)
+ADK_CLI_MAIN(gen)
 {
     adk_ctx_t *ctx = NULL;
     int st = adk_cli_begin(&argc, &argv, &ctx);

@@ -271,7 +271,7 @@ static int run(adk_ctx_t *ctx, void *opts, int npos, char **pos)
     return st;
 }
 
-int main(int argc, char **argv)
+ADK_CLI_MAIN(knn)
 {
     opts_t o = {5, "kth", NULL, NULL, NULL, NULL, NULL, NULL, NAN, 0};
     const adk_opt_t tab[] = {

@@ -153,7 +153,7 @@ static int run(adk_ctx_t *ctx, void *opts, int npos, char **pos)
     return st;
 }
 
-int main(int argc, char **argv)
+ADK_CLI_MAIN(metrics)
 {
     opts_t o = {NULL, NULL, NULL, NULL, 0, 0, 0};
     const adk_opt_t tab[] = {

@@ -113,7 +113,7 @@ static int run(adk_ctx_t *ctx, void *opts, int npos, char **pos)
     return st;
 }
 
-int main(int argc, char **argv)
+ADK_CLI_MAIN(pca)
 {
     opts_t o = {.out = NULL, .ncomp = "all", .label_col = NULL, .whiten = 0, .force = 0};
     const adk_opt_t tab[] = {

@@ -162,7 +162,7 @@ static int run(adk_ctx_t *ctx, void *opts, int nargs, char **args)
     return st;
 }
 
-int main(int argc, char **argv)
+ADK_CLI_MAIN(score)
 {
     opts_t o = {NULL, NULL, NULL, NULL, NULL, NULL, 0};
     const adk_opt_t tab[] = {

@@ -123,7 +123,7 @@ static int run(adk_ctx_t *ctx, void *opts, int npos, char **pos)
     return st;
 }
 
-int main(int argc, char **argv)
+ADK_CLI_MAIN(subset)
 {
     opts_t o = {0};
     const adk_opt_t tab[] = {

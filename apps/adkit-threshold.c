@@ -18,7 +18,7 @@
 #include "adk_threshold.h"
 
 typedef struct {
-    const char *model, *assign, *label_col;
+    const char *model, *assign, *label_col, *out;
     const char *rule[4]; /* the value given to each method's option, in adk_thr_method_t order */
     int force, bits;
 } opts_t;
@@ -132,10 +132,15 @@ static int run(adk_ctx_t *ctx, void *opts, int npos, char **pos)
                        "give the training rows either as DATA or as --assign A.h5"
                        " (exactly one of them)");
     }
+    unsigned flags = o->force ? ADK_OUT_FORCE : 0;
+    if (o->out) { /* before any work */
+        ADK_CHECK(adk_out_check(ctx, o->out, flags));
+    }
     adk_kmeans_model_t *m = NULL;
     ADK_CHECK(adk_kmeans_model_read(ctx, o->model, &m));
     int st = ADK_OK;
-    if (m->thresholds && !o->force) { /* the same file on every rank: a common verdict */
+    /* the same file on every rank: a common verdict; a copy's thresholds are nobody's yet */
+    if (m->thresholds && !o->force && !o->out) {
         st = ADK_ERR(ctx, ADK_EEXIST,
                      "model '%s' already has /thresholds; use --force to replace "
                      "them",
@@ -151,7 +156,8 @@ static int run(adk_ctx_t *ctx, void *opts, int npos, char **pos)
     }
     adk_out_t *out = NULL;
     if (st == ADK_OK) {
-        st = adk_out_update(ctx, o->model, &out);
+        st = o->out ? adk_out_derive(ctx, o->model, o->out, flags, &out)
+                    : adk_out_update(ctx, o->model, &out);
     }
     if (st == ADK_OK) {
         st = adk_out_commit(out, adk_threshold_write(ctx, out, t));
@@ -165,9 +171,10 @@ static int run(adk_ctx_t *ctx, void *opts, int npos, char **pos)
     return st;
 }
 
-int main(int argc, char **argv)
+ADK_CLI_MAIN(threshold)
 {
-    opts_t o = {.model = NULL, .assign = NULL, .label_col = NULL, .force = 0, .bits = 8};
+    opts_t o = {
+        .model = NULL, .assign = NULL, .label_col = NULL, .out = NULL, .force = 0, .bits = 8};
     const adk_opt_t tab[] = {
         {"model", ADK_OPT_STR, &o.model, "M.h5", "k-means model (/centroids); gets /thresholds"},
         {"assign", ADK_OPT_STR, &o.assign, "A.h5",
@@ -179,7 +186,10 @@ int main(int argc, char **argv)
         {"global-sigma", ADK_OPT_STR, &o.rule[3], "N", "mean + N sd of all distances"},
         {"label-col", ADK_OPT_STR, &o.label_col, "COL", "CSV DATA: column to leave out (labels)"},
         {"radix-bits", ADK_OPT_INT, &o.bits, "B", "key bits resolved per selection round (1-16)"},
-        {"force", ADK_OPT_FLAG, &o.force, NULL, "replace thresholds the model already has"},
+        {"out", ADK_OPT_STR, &o.out, "OUT.h5",
+         "write the model with its thresholds to OUT.h5; M.h5 stays as it is"},
+        {"force", ADK_OPT_FLAG, &o.force, NULL,
+         "replace thresholds the model already has (an existing OUT.h5 with --out)"},
         {NULL, 0, NULL, NULL, NULL}};
     const adk_cli_t cli = {
         "--model M.h5 (--assign A.h5 | DATA) [RULE] [OPTIONS]",
@@ -187,7 +197,8 @@ int main(int argc, char **argv)
         "distance to the nearest centroid exceeds that cluster's threshold. DATA "
         "(FILE.h5:/dataset\n"
         "or FILE.csv) is assigned with the model; or give adkit-kmeans's --assign file. Writes\n"
-        "/thresholds (attributes method, q, n) into M.h5. Percentiles equal numpy's np.percentile\n"
+        "/thresholds (attributes method, q, n) into M.h5 (or a copy, --out). Percentiles equal "
+        "numpy's np.percentile\n"
         "bit for bit; all results are identical for any number of MPI ranks. A cluster without\n"
         "training rows gets +inf; one with a single row gets that row's distance.",
         tab,

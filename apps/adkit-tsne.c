@@ -131,7 +131,7 @@ static int run(adk_ctx_t *ctx, void *opts, int npos, char **pos)
     return st;
 }
 
-int main(int argc, char **argv)
+ADK_CLI_MAIN(tsne)
 {
     opts_t o = {.lr = "auto", .method = "barnes-hut", .init = "random"};
     adk_tsne_params_default(&o.t);

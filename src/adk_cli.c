@@ -116,6 +116,9 @@ static void print_help(const adk_ctx_t *ctx, const adk_cli_t *cli)
 {
     static const adk_opt_t common[] = {
         {"quiet", ADK_OPT_FLAG, NULL, NULL, "no progress lines on stderr"},
+        {"timings", ADK_OPT_FLAG, NULL, NULL,
+         "print the seconds in I/O, compute and MPI and the bytes sent (max and mean over ranks) "
+         "at the end, and store them as attributes of the HDF5 outputs"},
         {"help", ADK_OPT_FLAG, NULL, NULL, "show this help and exit"},
         {"version", ADK_OPT_FLAG, NULL, NULL, "show the version and exit"},
         {NULL, 0, NULL, NULL, NULL}};
@@ -142,7 +145,9 @@ static void print_help(const adk_ctx_t *ctx, const adk_cli_t *cli)
     if (cli->epilog) {
         printf("\n%s\n", cli->epilog);
     }
-    printf("\nExit codes: 0 ok, 1 usage, 2 bad data, 3 I/O, 4 no convergence, 70 internal.\n");
+    printf(
+        "\nExit codes: 0 ok, 1 usage, 2 bad data, 3 I/O, 4 no convergence, 70 internal, 75 stopped "
+        "with a checkpoint.\n");
     fflush(stdout);
 }
 
@@ -154,7 +159,7 @@ static int parse_local(adk_ctx_t *ctx, const adk_cli_t *cli, int argc, char **ar
     if (!*pos) {
         return ADK_ERR(ctx, ADK_ENOMEM, "out of memory");
     }
-    int only_pos = 0, want_help = 0, want_version = 0, quiet = 0;
+    int only_pos = 0, want_help = 0, want_version = 0, quiet = 0, timings = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (only_pos || a[0] != '-' || a[1] == '\0') {
@@ -188,6 +193,8 @@ static int parse_local(adk_ctx_t *ctx, const adk_cli_t *cli, int argc, char **ar
                 flag = &want_version;
             } else if (len == 5 && strncmp(name, "quiet", 5) == 0) {
                 flag = &quiet;
+            } else if (len == 7 && strncmp(name, "timings", 7) == 0) {
+                flag = &timings;
             }
             if (!flag) {
                 return ADK_ERR(ctx, ADK_EINVAL, "unknown option '--%.*s' (see --help)", (int)len,
@@ -225,6 +232,7 @@ static int parse_local(adk_ctx_t *ctx, const adk_cli_t *cli, int argc, char **ar
         return ADK_EXIT;
     }
     adk_ctx_set_quiet(ctx, quiet);
+    adk_ctx_set_timings(ctx, timings);
     if (*npos < cli->min_pos) {
         return ADK_ERR(ctx, ADK_EINVAL, "missing argument: usage: %s %s", adk_ctx_prog(ctx),
                        cli->usage);
@@ -274,9 +282,13 @@ int adk_cli_parse_list(adk_ctx_t *ctx, const char *opt, const char *s, double **
     return ADK_OK;
 }
 
-int adk_cli_begin(int *argc, char ***argv, adk_ctx_t **ctx)
+/* Set while a driver (adkit run) runs several programs in one MPI job: MPI is started and
+ * finished once, by the driver, not by each program. */
+static int cli_hosted;
+
+/* MPI_Init and the library's process-wide settings; shared by programs and the driver. */
+static int start_mpi(int *argc, char ***argv)
 {
-    *ctx = NULL;
     /* adkit never uses shared file pointers, but Open MPI 4.1 probes its components at every
      * MPI_File_open, and "lockedfile" overflows a 256-byte buffer (SIGABRT) for a path of 233
      * characters or more; "sm" (chosen instead) needs a file name under 230 characters, which
@@ -289,6 +301,28 @@ int adk_cli_begin(int *argc, char ***argv, adk_ctx_t **ctx)
     /* The library reports errors itself: no aborting GSL handler, no HDF5 stack dumps. */
     gsl_set_error_handler_off();
     adk_h5_quiet();
+    return ADK_OK;
+}
+
+int adk_cli_host_begin(int *argc, char ***argv)
+{
+    int st = start_mpi(argc, argv);
+    cli_hosted = st == ADK_OK;
+    return st;
+}
+
+void adk_cli_host_end(void)
+{
+    cli_hosted = 0;
+    MPI_Finalize();
+}
+
+int adk_cli_begin(int *argc, char ***argv, adk_ctx_t **ctx)
+{
+    *ctx = NULL;
+    if (!cli_hosted) {
+        ADK_CHECK(start_mpi(argc, argv));
+    }
     const char *slash = strrchr((*argv)[0], '/'), *prog = slash ? slash + 1 : (*argv)[0];
     adk_sig_install(prog);
     int st = adk_ctx_create(MPI_COMM_WORLD, *argc, *argv, ctx);
@@ -302,14 +336,52 @@ int adk_cli_begin(int *argc, char ***argv, adk_ctx_t **ctx)
     return st;
 }
 
+/* "812 B", "1.23 kB", "4.56 MB", ...: decimal units, three significant digits. */
+static void human_bytes(double b, char *buf, size_t len)
+{
+    static const char *const unit[] = {"B", "kB", "MB", "GB", "TB", "PB"};
+    int u = 0;
+    while (b >= 999.5 && u < 5) {
+        b /= 1000.0;
+        u++;
+    }
+    snprintf(buf, len, u == 0 ? "%.0f %s" : "%.3g %s", b, unit[u]);
+}
+
+/* --timings: the run's accounting, one line from rank 0 (also when quiet: it was asked for).
+ * Collective; only after an agreed success, when every rank has parsed the same options. */
+static void print_timings(adk_ctx_t *ctx)
+{
+    adk_usage_t u;
+    if (adk_ctx_usage(ctx, &u) != ADK_OK || adk_ctx_rank(ctx) != 0) {
+        return;
+    }
+    char bmax[32], bmean[32], btot[32];
+    human_bytes((double)u.bytes_max, bmax, sizeof(bmax));
+    human_bytes(u.bytes_mean, bmean, sizeof(bmean));
+    human_bytes((double)u.bytes_total, btot, sizeof(btot));
+    fprintf(stderr,
+            "%s: timings over %d rank%s (max / mean): I/O %.3f / %.3f s, compute %.3f / %.3f s, "
+            "MPI %.3f / %.3f s, sent %s / %s (total %s)\n",
+            adk_ctx_prog(ctx), u.ranks, u.ranks == 1 ? "" : "s", u.max[ADK_T_IO], u.mean[ADK_T_IO],
+            u.max[ADK_T_COMPUTE], u.mean[ADK_T_COMPUTE], u.max[ADK_T_MPI], u.mean[ADK_T_MPI], bmax,
+            bmean, btot);
+    fflush(stderr);
+}
+
 int adk_cli_end(adk_ctx_t *ctx, int st)
 {
+    if (ctx && st == ADK_OK && adk_ctx_timings_on(ctx)) {
+        print_timings(ctx);
+    }
     adk_sig_finishing(); /* a failing rank's exit makes mpiexec stop the others: no news */
     if (ctx) {
         adk_ctx_report(ctx, st);
         adk_ctx_free(ctx);
     }
-    MPI_Finalize();
+    if (!cli_hosted) {
+        MPI_Finalize();
+    }
     return adk_exit_code(st);
 }
 

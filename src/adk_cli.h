@@ -2,7 +2,8 @@
  * adk_cli: one command-line style for every adkit program.
  * Each option is one table row (name, type, target, metavariable, help), so --help cannot drift
  * from parsing; the target's initial value is the default shown by --help. GNU long options
- * (--name VALUE or --name=VALUE), strict number parsing, --help, --version and --quiet built in.
+ * (--name VALUE or --name=VALUE), strict number parsing, --help, --version, --quiet and --timings
+ * built in.
  */
 #ifndef ADK_CLI_H
 #define ADK_CLI_H
@@ -52,10 +53,32 @@ int adk_cli_parse(adk_ctx_t *ctx, const adk_cli_t *cli, int argc, char **argv, i
 int adk_cli_begin(int *argc, char ***argv, adk_ctx_t **ctx);
 
 /**
- * Program end: report an agreed failure once from rank 0, free the context, MPI_Finalize.
+ * Program end: report an agreed failure once from rank 0, or after a success with --timings the
+ * run's accounting (adk_ctx_usage) as one line on stderr from rank 0, even when quiet; free the
+ * context, MPI_Finalize (unless hosted).
  * @return the process exit code for @p st (README "Exit codes"). Collective.
  */
 int adk_cli_end(adk_ctx_t *ctx, int st);
+
+/**
+ * Hosting: a driver that runs several programs' mains one after another in one MPI job (adkit
+ * run) starts MPI once with adk_cli_host_begin (as adk_cli_begin would) and ends it with
+ * adk_cli_host_end; in between, adk_cli_begin/adk_cli_end leave MPI running. Collective.
+ */
+int adk_cli_host_begin(int *argc, char ***argv);
+void adk_cli_host_end(void);
+
+/*
+ * A program's main, named for the driver: ADK_CLI_MAIN(kmeans) is main() in adkit-kmeans and
+ * adk_app_kmeans_main() when compiled into the driver (with ADK_CLI_HOSTED defined).
+ */
+#ifdef ADK_CLI_HOSTED
+#define ADK_CLI_MAIN(name)                                                                         \
+    int adk_app_##name##_main(int argc, char **argv);                                              \
+    int adk_app_##name##_main(int argc, char **argv)
+#else
+#define ADK_CLI_MAIN(name) int main(int argc, char **argv)
+#endif
 
 /**
  * What a program does once its options are parsed: @p opts is the struct the option table's

@@ -338,8 +338,8 @@ static int parse_row(adk_ctx_t *ctx, const char *file, long long lineno, long lo
     return ADK_OK;
 }
 
-int adk_csv_read(adk_ctx_t *ctx, const char *file, int64_t align, const char *label_col,
-                 adk_rows_t **out)
+static int csv_read(adk_ctx_t *ctx, const char *file, int64_t align, const char *label_col,
+                    adk_rows_t **out)
 {
     MPI_Comm comm = adk_ctx_comm(ctx);
     int rank = adk_ctx_rank(ctx), size = adk_ctx_size(ctx);
@@ -393,7 +393,8 @@ int adk_csv_read(adk_ctx_t *ctx, const char *file, int64_t align, const char *la
     layout_t lay = {0, 0, -1, 0};
     if (st == ADK_OK) {
         long long cnt[2] = {sc.nlines, sc.ncontent}, pre[2] = {0, 0};
-        st = MPI_Exscan(cnt, pre, 2, MPI_LONG_LONG, MPI_SUM, comm) == MPI_SUCCESS
+        st = ADK_MPI_CALL(ctx, 2, MPI_LONG_LONG,
+                          MPI_Exscan(cnt, pre, 2, MPI_LONG_LONG, MPI_SUM, comm)) == MPI_SUCCESS
                  ? ADK_OK
                  : ADK_ERR(ctx, ADK_EMPI, "MPI_Exscan failed");
         st = adk_ctx_agree(ctx, st);
@@ -534,4 +535,10 @@ int adk_csv_read(adk_ctx_t *ctx, const char *file, int64_t align, const char *la
     }
     *out = rows;
     return ADK_OK;
+}
+
+int adk_csv_read(adk_ctx_t *ctx, const char *file, int64_t align, const char *label_col,
+                 adk_rows_t **out)
+{
+    return ADK_TIMED(ctx, ADK_T_IO, csv_read(ctx, file, align, label_col, out));
 }

@@ -37,9 +37,17 @@ struct adk_ctx {
     int has_seed;
     uint64_t seed;
     size_t msg_piece; /* largest MPI message in bytes (adk_msg) */
-    double t_acc[ADK_T_NPHASE];
-    double t_start[ADK_T_NPHASE];
+    /* accounting (adk_ctx.h): regions nest, the outermost one's phase gets the time */
+    int timings;                /* --timings */
+    double t_begin;             /* adk_ctx_create */
+    double t_acc[ADK_T_NPHASE]; /* seconds of the closed outermost regions (compute unused) */
+    int t_depth;                /* regions open */
+    int t_phase;                /* the outermost open region's phase */
+    double t_since;             /* when it was entered */
+    uint64_t sent;              /* bytes this rank handed to MPI */
 };
+
+static int agree(adk_ctx_t *ctx, int st);
 
 const char *adk_version(void)
 {
@@ -85,6 +93,7 @@ int adk_ctx_create(MPI_Comm comm, int argc, char **argv, adk_ctx_t **out)
     adk_ctx_t *ctx = adk_calloc(1, sizeof(*ctx));
     int ok = ctx != NULL;
     if (ok) {
+        ctx->t_begin = MPI_Wtime();
         ctx->comm = MPI_COMM_NULL;
         const char *p = (argc > 0 && argv && argv[0]) ? argv[0] : "adkit";
         const char *slash = strrchr(p, '/');
@@ -204,6 +213,15 @@ void adk_ctx_clear(adk_ctx_t *ctx)
 
 int adk_ctx_agree(adk_ctx_t *ctx, int st)
 {
+    adk_ctx_tic(ctx, ADK_T_MPI);
+    adk_ctx_sent(ctx, 1, MPI_2INT);
+    int res = agree(ctx, st);
+    adk_ctx_toc(ctx, ADK_T_MPI);
+    return res;
+}
+
+static int agree(adk_ctx_t *ctx, int st)
+{
     /* MINLOC over (where, status): the lowest failing rank that holds a message wins, then the
      * lowest failing rank. Agreeing again on an agreed failure (every rank passes it on) so keeps
      * the rank whose message explains it. */
@@ -228,18 +246,26 @@ int adk_ctx_agree(adk_ctx_t *ctx, int st)
 int adk_ctx_allreduce(adk_ctx_t *ctx, const void *in, void *out, int n, MPI_Datatype type,
                       MPI_Op op)
 {
+    adk_ctx_tic(ctx, ADK_T_MPI);
+    adk_ctx_sent(ctx, n, type);
     int st = MPI_Allreduce(in, out, n, type, op, ctx->comm) == MPI_SUCCESS
                  ? ADK_OK
                  : ADK_ERR(ctx, ADK_EMPI, "MPI_Allreduce failed");
-    return adk_ctx_agree(ctx, st);
+    st = adk_ctx_agree(ctx, st);
+    adk_ctx_toc(ctx, ADK_T_MPI);
+    return st;
 }
 
 int adk_ctx_bcast(adk_ctx_t *ctx, void *buf, int n, MPI_Datatype type, int root)
 {
+    adk_ctx_tic(ctx, ADK_T_MPI);
+    adk_ctx_sent(ctx, ctx->rank == root ? n : 0, type);
     int st = MPI_Bcast(buf, n, type, root, ctx->comm) == MPI_SUCCESS
                  ? ADK_OK
                  : ADK_ERR(ctx, ADK_EMPI, "MPI_Bcast failed");
-    return adk_ctx_agree(ctx, st);
+    st = adk_ctx_agree(ctx, st);
+    adk_ctx_toc(ctx, ADK_T_MPI);
+    return st;
 }
 
 void adk_ctx_report(adk_ctx_t *ctx, int st)
@@ -362,6 +388,8 @@ int adk_exit_code(int st)
         return ADK_EXIT_IO;
     case ADK_ENOCONV:
         return ADK_EXIT_NOCONV;
+    case ADK_ESTOPPED:
+        return ADK_EXIT_STOPPED;
     default:
         return ADK_EXIT_INTERNAL;
     }
@@ -390,6 +418,8 @@ const char *adk_strerror(int st)
         return "MPI error";
     case ADK_EXIT:
         return "exit requested";
+    case ADK_ESTOPPED:
+        return "stopped with a checkpoint";
     default:
         return "internal error";
     }
@@ -397,19 +427,99 @@ const char *adk_strerror(int st)
 
 void adk_ctx_tic(adk_ctx_t *ctx, int phase)
 {
-    ctx->t_start[phase] = MPI_Wtime();
+    if (phase != ADK_T_IO && phase != ADK_T_MPI) {
+        return; /* compute is what no region covers */
+    }
+    if (ctx->t_depth++ == 0) {
+        ctx->t_phase = phase;
+        ctx->t_since = MPI_Wtime();
+    }
 }
 
 void adk_ctx_toc(adk_ctx_t *ctx, int phase)
 {
-    ctx->t_acc[phase] += MPI_Wtime() - ctx->t_start[phase];
+    if ((phase != ADK_T_IO && phase != ADK_T_MPI) || ctx->t_depth == 0) {
+        return;
+    }
+    if (--ctx->t_depth == 0) {
+        ctx->t_acc[ctx->t_phase] += MPI_Wtime() - ctx->t_since;
+    }
+}
+
+int adk_ctx_toc_rc(adk_ctx_t *ctx, int phase, int rc)
+{
+    adk_ctx_toc(ctx, phase);
+    return rc;
+}
+
+void adk_ctx_sent(adk_ctx_t *ctx, int64_t count, MPI_Datatype type)
+{
+    int tsize = 0;
+    if (ctx->size > 1 && count > 0 && MPI_Type_size(type, &tsize) == MPI_SUCCESS && tsize > 0) {
+        ctx->sent += (uint64_t)count * (uint64_t)tsize;
+    }
+}
+
+void adk_ctx_phase_seconds(const adk_ctx_t *ctx, double out[ADK_T_NPHASE])
+{
+    double now = MPI_Wtime();
+    out[ADK_T_IO] = ctx->t_acc[ADK_T_IO];
+    out[ADK_T_MPI] = ctx->t_acc[ADK_T_MPI];
+    if (ctx->t_depth > 0) {
+        out[ctx->t_phase] += now - ctx->t_since;
+    }
+    double rest = now - ctx->t_begin - out[ADK_T_IO] - out[ADK_T_MPI];
+    out[ADK_T_COMPUTE] = rest > 0.0 ? rest : 0.0; /* never negative by rounding */
+}
+
+uint64_t adk_ctx_bytes_sent(const adk_ctx_t *ctx)
+{
+    return ctx->sent;
 }
 
 int adk_ctx_timings(adk_ctx_t *ctx, double out[ADK_T_NPHASE])
 {
-    if (MPI_Allreduce(ctx->t_acc, out, ADK_T_NPHASE, MPI_DOUBLE, MPI_MAX, ctx->comm) !=
-        MPI_SUCCESS) {
+    double mine[ADK_T_NPHASE];
+    adk_ctx_phase_seconds(ctx, mine);
+    if (MPI_Allreduce(mine, out, ADK_T_NPHASE, MPI_DOUBLE, MPI_MAX, ctx->comm) != MPI_SUCCESS) {
         return ADK_ERR(ctx, ADK_EMPI, "MPI_Allreduce of timings failed");
     }
     return ADK_OK;
+}
+
+int adk_ctx_usage(adk_ctx_t *ctx, adk_usage_t *out)
+{
+    /* seconds per phase, then bytes; exact in a double up to 2^53 bytes */
+    double mine[ADK_T_NPHASE + 1], mx[ADK_T_NPHASE + 1], sum[ADK_T_NPHASE + 1];
+    adk_ctx_phase_seconds(ctx, mine);
+    mine[ADK_T_NPHASE] = (double)ctx->sent;
+    memset(out, 0, sizeof(*out));
+    int rc1 = MPI_Allreduce(mine, mx, ADK_T_NPHASE + 1, MPI_DOUBLE, MPI_MAX, ctx->comm);
+    int rc2 = MPI_Allreduce(mine, sum, ADK_T_NPHASE + 1, MPI_DOUBLE, MPI_SUM, ctx->comm);
+    int st = rc1 == MPI_SUCCESS && rc2 == MPI_SUCCESS
+                 ? ADK_OK
+                 : ADK_ERR(ctx, ADK_EMPI, "MPI_Allreduce of the timings failed");
+    st = agree(ctx, st); /* not accounted: the accounting is over */
+    if (st != ADK_OK) {
+        return st;
+    }
+    out->ranks = ctx->size;
+    for (int p = 0; p < ADK_T_NPHASE; p++) {
+        out->max[p] = mx[p];
+        out->mean[p] = sum[p] / ctx->size;
+    }
+    out->bytes_max = (uint64_t)mx[ADK_T_NPHASE];
+    out->bytes_mean = sum[ADK_T_NPHASE] / ctx->size;
+    out->bytes_total = (uint64_t)sum[ADK_T_NPHASE];
+    return ADK_OK;
+}
+
+void adk_ctx_set_timings(adk_ctx_t *ctx, int on)
+{
+    ctx->timings = on != 0;
+}
+
+int adk_ctx_timings_on(const adk_ctx_t *ctx)
+{
+    return ctx->timings;
 }

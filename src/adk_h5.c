@@ -125,7 +125,7 @@ hid_t adk_h5_fapl(adk_ctx_t *ctx)
     return fapl;
 }
 
-int adk_h5_open(adk_ctx_t *ctx, const char *file, adk_h5_t **out)
+static int h5_open(adk_ctx_t *ctx, const char *file, adk_h5_t **out)
 {
     *out = NULL;
     int st = check_readable(ctx, file);
@@ -164,7 +164,9 @@ void adk_h5_close(adk_h5_t *f)
         return;
     }
     if (f->fid >= 0) {
+        adk_ctx_tic(f->ctx, ADK_T_IO);
         H5Fclose(f->fid);
+        adk_ctx_toc(f->ctx, ADK_T_IO);
     }
     free(f->name);
     free(f);
@@ -178,7 +180,7 @@ const char *adk_h5_name(const adk_h5_t *f)
 int adk_h5_exists(adk_h5_t *f, const char *dset, int *exists)
 {
     /* H5Lexists fails (rather than saying no) when an intermediate group is missing. */
-    *exists = H5Lexists(f->fid, dset, H5P_DEFAULT) > 0;
+    *exists = ADK_TIMED(f->ctx, ADK_T_IO, H5Lexists(f->fid, dset, H5P_DEFAULT)) > 0;
     return ADK_OK; /* collective metadata: every rank reads the same answer */
 }
 
@@ -221,7 +223,7 @@ static int open_dset(adk_ctx_t *ctx, hid_t fid, const char *file, const char *ds
     return st;
 }
 
-int adk_h5_xfer_rows(adk_ctx_t *ctx, hid_t ds, hid_t memtype, void *buf, int64_t row0, size_t nloc,
+static int xfer_rows(adk_ctx_t *ctx, hid_t ds, hid_t memtype, void *buf, int64_t row0, size_t nloc,
                      size_t d, int writing, const char *what)
 {
     size_t esz = H5Tget_size(memtype);
@@ -293,8 +295,8 @@ static hssize_t attr_npoints(hid_t a)
     return n;
 }
 
-int adk_h5_attr(adk_h5_t *f, const char *obj, const char *name, adk_attr_kind_t kind, void *out,
-                size_t len, int *found)
+static int h5_attr(adk_h5_t *f, const char *obj, const char *name, adk_attr_kind_t kind, void *out,
+                   size_t len, int *found)
 {
     adk_ctx_t *ctx = f->ctx;
     const char *file = f->name;
@@ -360,8 +362,8 @@ int adk_h5_attr(adk_h5_t *f, const char *obj, const char *name, adk_attr_kind_t 
     return adk_ctx_agree(ctx, st);
 }
 
-int adk_h5_shape(adk_h5_t *f, const char *dset, int *exists, int *ndims, int64_t dims[2],
-                 int *numeric)
+static int h5_shape(adk_h5_t *f, const char *dset, int *exists, int *ndims, int64_t dims[2],
+                    int *numeric)
 {
     *exists = 0;
     *ndims = 0;
@@ -420,7 +422,7 @@ static int check_exact(adk_ctx_t *ctx, const adk_rows_t *r)
     return ADK_OK;
 }
 
-int adk_h5_read_rows(adk_h5_t *f, const char *dset, const char *what, int64_t align, int vector,
+static int read_rows(adk_h5_t *f, const char *dset, const char *what, int64_t align, int vector,
                      int finite, adk_rows_t **out)
 {
     adk_ctx_t *ctx = f->ctx;
@@ -481,7 +483,7 @@ int adk_h5_read_rows(adk_h5_t *f, const char *dset, const char *what, int64_t al
     return ADK_OK;
 }
 
-int adk_h5_read_labels(adk_h5_t *f, const char *dset, const char *noun, double max_abs,
+static int read_labels(adk_h5_t *f, const char *dset, const char *noun, double max_abs,
                        adk_rows_t *rows)
 {
     adk_ctx_t *ctx = f->ctx;
@@ -537,7 +539,7 @@ int adk_h5_read_labels(adk_h5_t *f, const char *dset, const char *noun, double m
     return st;
 }
 
-int adk_h5_read_small(adk_h5_t *f, const char *dset, size_t max_elems, double **out, int64_t *rows,
+static int read_small(adk_h5_t *f, const char *dset, size_t max_elems, double **out, int64_t *rows,
                       int64_t *cols, int *ndims)
 {
     adk_ctx_t *ctx = f->ctx;
@@ -594,4 +596,47 @@ int adk_h5_read_small(adk_h5_t *f, const char *dset, size_t max_elems, double **
         *out = NULL;
     }
     return st;
+}
+
+/* ---- the public calls: each one an I/O region of the run's accounting (adk_ctx.h) ---- */
+
+int adk_h5_open(adk_ctx_t *ctx, const char *file, adk_h5_t **out)
+{
+    return ADK_TIMED(ctx, ADK_T_IO, h5_open(ctx, file, out));
+}
+
+int adk_h5_xfer_rows(adk_ctx_t *ctx, hid_t ds, hid_t memtype, void *buf, int64_t row0, size_t nloc,
+                     size_t d, int writing, const char *what)
+{
+    return ADK_TIMED(ctx, ADK_T_IO, xfer_rows(ctx, ds, memtype, buf, row0, nloc, d, writing, what));
+}
+
+int adk_h5_attr(adk_h5_t *f, const char *obj, const char *name, adk_attr_kind_t kind, void *out,
+                size_t len, int *found)
+{
+    return ADK_TIMED(f->ctx, ADK_T_IO, h5_attr(f, obj, name, kind, out, len, found));
+}
+
+int adk_h5_shape(adk_h5_t *f, const char *dset, int *exists, int *ndims, int64_t dims[2],
+                 int *numeric)
+{
+    return ADK_TIMED(f->ctx, ADK_T_IO, h5_shape(f, dset, exists, ndims, dims, numeric));
+}
+
+int adk_h5_read_rows(adk_h5_t *f, const char *dset, const char *what, int64_t align, int vector,
+                     int finite, adk_rows_t **out)
+{
+    return ADK_TIMED(f->ctx, ADK_T_IO, read_rows(f, dset, what, align, vector, finite, out));
+}
+
+int adk_h5_read_labels(adk_h5_t *f, const char *dset, const char *noun, double max_abs,
+                       adk_rows_t *rows)
+{
+    return ADK_TIMED(f->ctx, ADK_T_IO, read_labels(f, dset, noun, max_abs, rows));
+}
+
+int adk_h5_read_small(adk_h5_t *f, const char *dset, size_t max_elems, double **out, int64_t *rows,
+                      int64_t *cols, int *ndims)
+{
+    return ADK_TIMED(f->ctx, ADK_T_IO, read_small(f, dset, max_elems, out, rows, cols, ndims));
 }

@@ -24,6 +24,7 @@ static int split_h5(adk_ctx_t *ctx, const char *spec, int labels, char **file, c
 
 int adk_io_read(adk_ctx_t *ctx, const char *spec, const adk_read_opts_t *opts, adk_rows_t **out)
 {
+    adk_ctx_tic(ctx, ADK_T_IO);
     adk_read_opts_t none = {1, NULL, NULL};
     if (!opts) {
         opts = &none;
@@ -57,11 +58,13 @@ int adk_io_read(adk_ctx_t *ctx, const char *spec, const adk_read_opts_t *opts, a
     }
     free(file);
     free(dset);
+    adk_ctx_toc(ctx, ADK_T_IO);
     return st;
 }
 
 int adk_io_read_labels(adk_ctx_t *ctx, const char *spec, adk_rows_t *rows)
 {
+    adk_ctx_tic(ctx, ADK_T_IO);
     char *file = NULL, *dset = NULL;
     adk_h5_t *f = NULL;
     int st = split_h5(ctx, spec, 1, &file, &dset);
@@ -78,12 +81,14 @@ int adk_io_read_labels(adk_ctx_t *ctx, const char *spec, adk_rows_t *rows)
     }
     free(file);
     free(dset);
+    adk_ctx_toc(ctx, ADK_T_IO);
     return st;
 }
 
 int adk_io_read_small(adk_ctx_t *ctx, const char *spec, size_t max_elems, double **out,
                       int64_t *rows, int64_t *cols, int *ndims)
 {
+    adk_ctx_tic(ctx, ADK_T_IO);
     *out = NULL;
     char *file = NULL, *dset = NULL;
     adk_h5_t *f = NULL;
@@ -97,11 +102,13 @@ int adk_io_read_small(adk_ctx_t *ctx, const char *spec, size_t max_elems, double
     adk_h5_close(f);
     free(file);
     free(dset);
+    adk_ctx_toc(ctx, ADK_T_IO);
     return st;
 }
 
 int adk_io_exists(adk_ctx_t *ctx, const char *file, const char *dset, int *exists)
 {
+    adk_ctx_tic(ctx, ADK_T_IO);
     adk_h5_t *f = NULL;
     *exists = 0;
     int st = adk_h5_open(ctx, file, &f);
@@ -109,29 +116,34 @@ int adk_io_exists(adk_ctx_t *ctx, const char *file, const char *dset, int *exist
         st = adk_h5_exists(f, dset, exists);
     }
     adk_h5_close(f);
+    adk_ctx_toc(ctx, ADK_T_IO);
     return st;
 }
 
 int adk_io_attr_f64(adk_ctx_t *ctx, const char *file, const char *obj, const char *name,
                     double *out)
 {
+    adk_ctx_tic(ctx, ADK_T_IO);
     adk_h5_t *f = NULL;
     int st = adk_h5_open(ctx, file, &f);
     if (st == ADK_OK) {
         st = adk_h5_attr(f, obj, name, ADK_ATTR_F64, out, 0, NULL);
     }
     adk_h5_close(f);
+    adk_ctx_toc(ctx, ADK_T_IO);
     return st;
 }
 
 int adk_io_attr_str(adk_ctx_t *ctx, const char *file, const char *obj, const char *name, char *buf,
                     size_t len)
 {
+    adk_ctx_tic(ctx, ADK_T_IO);
     adk_h5_t *f = NULL;
     int st = adk_h5_open(ctx, file, &f);
     if (st == ADK_OK) {
         st = adk_h5_attr(f, obj, name, ADK_ATTR_STR, buf, len, NULL);
     }
     adk_h5_close(f);
+    adk_ctx_toc(ctx, ADK_T_IO);
     return st;
 }

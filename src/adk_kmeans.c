@@ -50,6 +50,10 @@ typedef struct {
     int update;         /* accumulate sums (M-step) or only label */
     double tol_abs;
     double mean_var;
+    const adk_kmeans_ckpt_t *ck; /* checkpoint hooks (NULL: none) */
+    adk_kmeans_state_t *snap;    /* with ck: what a save hands over */
+    int run, iter;               /* the Lloyd iteration under way (asked of ck->stop_wanted) */
+    int64_t total_iter;          /* Lloyd iterations of every run so far */
 } fit_t;
 
 void adk_kmeans_params_default(adk_kmeans_params_t *p)
@@ -62,6 +66,7 @@ void adk_kmeans_params_default(adk_kmeans_params_t *p)
     p->seed = 0;
     p->verbose = 0;
     p->kernel = ADK_KERNEL_AUTO;
+    p->ckpt = NULL;
 }
 
 int adk_kmeans_model_alloc(size_t k, size_t d, adk_kmeans_model_t **out)
@@ -195,14 +200,12 @@ static int estep(fit_t *f, int update)
     f->pinert = 0.0;
     int64_t end = (f->row0 / f->block + 1) * f->block;
     f->next_flush = end < f->n ? end : f->n;
-    adk_ctx_tic(f->ctx, ADK_T_COMPUTE);
     adk_dist_nearest_blocks(f->ws, f->cen, f->x->x, f->nloc, f->row0, f->mean, lloyd_chunk, f);
     adk_racc_addi(f->acc, f->k, f->changed);
-    adk_ctx_toc(f->ctx, ADK_T_COMPUTE);
-    adk_ctx_tic(f->ctx, ADK_T_MPI);
-    int st = adk_racc_allreduce(f->ctx, f->acc);
-    adk_ctx_toc(f->ctx, ADK_T_MPI);
-    return st;
+    if (update && f->ck && f->ck->stop_wanted) { /* stop requests ride on the same allreduce */
+        adk_racc_addi(f->acc, f->k + 1, f->ck->stop_wanted(f->ck->ud, f->run, f->iter) != 0);
+    }
+    return adk_racc_allreduce(f->ctx, f->acc); /* accounted as MPI by adk_ctx */
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -221,8 +224,9 @@ static int fetch_rows(fit_t *f, const int64_t *g, size_t m, double *out)
                 dst[j] = src[j] - f->mean[j];
             }
         }
-        if (size > 1 &&
-            MPI_Bcast(dst, (int)f->d, MPI_DOUBLE, owner, adk_ctx_comm(f->ctx)) != MPI_SUCCESS) {
+        if (size > 1 && ADK_MPI_CALL(f->ctx, owner == rank ? (int64_t)f->d : 0, MPI_DOUBLE,
+                                     MPI_Bcast(dst, (int)f->d, MPI_DOUBLE, owner,
+                                               adk_ctx_comm(f->ctx))) != MPI_SUCCESS) {
             return adk_ctx_agree(f->ctx, ADK_ERR(f->ctx, ADK_EMPI, "MPI_Bcast of a row failed"));
         }
     }
@@ -318,7 +322,8 @@ static int kpp_sample(kpp_t *kp, adk_rng_t *rng, int64_t *cand)
     }
     uint64_t dl[4], pre[4] = {0, 0, 0, 0}, tot[4];
     u128_digits(loc, dl);
-    st = MPI_Exscan(dl, pre, 4, MPI_UINT64_T, MPI_SUM, comm) == MPI_SUCCESS
+    st = ADK_MPI_CALL(f->ctx, 4, MPI_UINT64_T,
+                      MPI_Exscan(dl, pre, 4, MPI_UINT64_T, MPI_SUM, comm)) == MPI_SUCCESS
              ? ADK_OK
              : ADK_ERR(f->ctx, ADK_EMPI, "MPI_Exscan failed");
     st = adk_ctx_agree(f->ctx, st);
@@ -530,7 +535,9 @@ static int relocate(fit_t *f, const double *old, int64_t *counts)
         MPI_Datatype t;
         MPI_Type_contiguous((int)sizeof(far_t), MPI_BYTE, &t);
         MPI_Type_commit(&t);
-        if (MPI_Allgather(mine, (int)m, t, all, (int)m, t, adk_ctx_comm(f->ctx)) != MPI_SUCCESS) {
+        if (ADK_MPI_CALL(f->ctx, (int64_t)m, t,
+                         MPI_Allgather(mine, (int)m, t, all, (int)m, t, adk_ctx_comm(f->ctx))) !=
+            MPI_SUCCESS) {
             st = ADK_ERR(f->ctx, ADK_EMPI, "MPI_Allgather failed");
         }
         MPI_Type_free(&t);
@@ -639,7 +646,33 @@ static int mstep(fit_t *f, double *newc, int64_t *counts, double *shift_tot)
     return ADK_OK;
 }
 
-static int lloyd_run(fit_t *f, const adk_kmeans_params_t *p, int run, run_t *res)
+/*
+ * The end of a Lloyd iteration after which the run goes on: save every ck->every iterations, and
+ * when some rank asked for a stop (then the fit ends with ADK_ESTOPPED). f->snap->prev already
+ * holds the centres this iteration assigned with. Collective.
+ */
+static int boundary(fit_t *f, int run, int iter, int stop)
+{
+    const adk_kmeans_ckpt_t *ck = f->ck;
+    if (!stop && !(ck->every > 0 && f->total_iter % ck->every == 0)) {
+        return ADK_OK;
+    }
+    adk_kmeans_state_t *s = f->snap;
+    s->run = run;
+    s->iter = iter;
+    s->total_iter = f->total_iter;
+    s->stop = stop;
+    memcpy(s->centres, f->cen->c, f->k * f->d * sizeof(double));
+    int st = ck->save ? ck->save(ck->ud, s) : ADK_OK;
+    if (st == ADK_OK && stop) {
+        st = ADK_ERR(f->ctx, ADK_ESTOPPED, "stopped at run %d, iteration %d", run + 1, iter);
+    }
+    return adk_ctx_agree(f->ctx, st);
+}
+
+/* One run from the centres in f->cen, or from a saved state @p from (its run). */
+static int lloyd_run(fit_t *f, const adk_kmeans_params_t *p, int run,
+                     const adk_kmeans_state_t *from, run_t *res)
 {
     size_t k = f->k, d = f->d;
     double *newc = adk_malloc(k * d * sizeof(double));
@@ -650,8 +683,16 @@ static int lloyd_run(fit_t *f, const adk_kmeans_params_t *p, int run, run_t *res
         f->labels[i] = -1; /* so the first iteration never counts as unchanged */
     }
     int strict = 0, it = 0, stopped = 0;
-    for (it = 0; st == ADK_OK && it < p->max_iter; it++) {
+    if (st == ADK_OK && from) { /* the labels as they were after from->iter iterations */
+        adk_centres_set(f->cen, from->prev);
+        st = estep(f, 0);
+        adk_centres_set(f->cen, from->centres);
+        it = from->iter;
+    }
+    for (; st == ADK_OK && it < p->max_iter; it++) {
         double t0 = adk_now(), shift = 0.0;
+        f->run = run;
+        f->iter = it + 1;
         st = estep(f, 1);
         if (st == ADK_OK) {
             st = mstep(f, newc, counts, &shift);
@@ -659,12 +700,16 @@ static int lloyd_run(fit_t *f, const adk_kmeans_params_t *p, int run, run_t *res
         if (st != ADK_OK) {
             break;
         }
+        f->total_iter++;
         int64_t changed = adk_racc_geti(f->acc, k);
         double inertia = adk_racc_get(f->acc, k * d);
         if (p->verbose) {
             adk_ctx_info(f->ctx, "run %d iter %3d  inertia %.10g  shift %.3e  changed %lld  %.3f s",
                          run + 1, it + 1, inertia, f->mean_var > 0 ? shift / f->mean_var : shift,
                          (long long)changed, adk_now() - t0);
+        }
+        if (f->ck) {
+            memcpy(f->snap->prev, f->cen->c, k * d * sizeof(double));
         }
         adk_centres_set(f->cen, newc);
         if (changed == 0) {
@@ -675,6 +720,9 @@ static int lloyd_run(fit_t *f, const adk_kmeans_params_t *p, int run, run_t *res
         if (shift <= f->tol_abs) {
             stopped = 1;
             break;
+        }
+        if (f->ck && it + 1 < p->max_iter) {
+            st = boundary(f, run, it + 1, adk_racc_geti(f->acc, k + 1) > 0);
         }
     }
     if (st == ADK_OK) {
@@ -690,6 +738,72 @@ static int lloyd_run(fit_t *f, const adk_kmeans_params_t *p, int run, run_t *res
     return st;
 }
 
+/* Why a resume state cannot belong to this fit ("" when it can). */
+static const char *resume_mismatch(const fit_t *f, const adk_kmeans_state_t *s, int n_init,
+                                   int max_iter)
+{
+    if (s->k != f->k || s->d != f->d) {
+        return "other k or width";
+    }
+    if (s->n_init != n_init || s->run < 0 || s->run >= n_init || s->have_best != (s->run > 0)) {
+        return "other number of runs";
+    }
+    if (s->iter < 1 || s->iter >= max_iter || s->total_iter < s->iter) {
+        return "iteration out of range";
+    }
+    if (s->kernel != (int)adk_dist_ws_kernel(f->ws)) {
+        return "another kernel";
+    }
+    if (memcmp(s->mean, f->mean, f->d * sizeof(double)) != 0) {
+        return "other column means";
+    }
+    return "";
+}
+
+/*
+ * Checkpoint set-up, after the data statistics: the state a save hands over and, when resuming,
+ * the check that the state belongs to this fit, the iteration count, and the best run so far
+ * with its labels (recomputed from its centres as that run's final E-step made them). Collective.
+ */
+static int ckpt_setup(fit_t *f, const adk_kmeans_params_t *p, int n_init, double *best_c,
+                      int32_t *best_l, run_t *best, int *have_best)
+{
+    const adk_kmeans_state_t *from = p->ckpt->resume;
+    int st = adk_kmeans_state_alloc(f->k, f->d, &f->snap);
+    st = adk_ctx_agree(f->ctx, st == ADK_OK ? st : ADK_ERR(f->ctx, st, "out of memory"));
+    if (st != ADK_OK) {
+        return st;
+    }
+    adk_kmeans_state_t *s = f->snap;
+    f->ck = p->ckpt;
+    s->n_init = n_init;
+    s->kernel = (int)adk_dist_ws_kernel(f->ws);
+    memcpy(s->mean, f->mean, f->d * sizeof(double));
+    if (!from) {
+        return ADK_OK;
+    }
+    const char *why = resume_mismatch(f, from, n_init, p->max_iter);
+    if (why[0]) {
+        return ADK_ERR(f->ctx, ADK_EDATA, "the state to resume from is not one of this fit (%s)",
+                       why); /* the same on every rank */
+    }
+    f->total_iter = from->total_iter;
+    *have_best = s->have_best = from->have_best;
+    if (from->have_best) {
+        best->inertia = s->best_inertia = from->best_inertia;
+        best->n_iter = s->best_n_iter = from->best_n_iter;
+        best->converged = s->best_converged = from->best_converged;
+        memcpy(best_c, from->best, f->k * f->d * sizeof(double));
+        memcpy(s->best, from->best, f->k * f->d * sizeof(double));
+        if (best_l) {
+            adk_centres_set(f->cen, best_c);
+            st = estep(f, 0);
+            memcpy(best_l, f->labels, f->nloc * sizeof(int32_t));
+        }
+    }
+    return st;
+}
+
 /*
  * scikit-learn's _is_same_clustering: the map from labels a to labels b is a function. Per cluster
  * of a, the largest b and the largest (k - b) are max-reduced; the map is a function when the
@@ -699,17 +813,20 @@ static int same_clustering(fit_t *f, const int32_t *a, const int32_t *b, int *sa
 {
     size_t k = f->k;
     int *hi = adk_calloc(2 * k, sizeof(int)); /* hi[c] = max b + 1, hi[k + c] = max (k - b) */
-    if (!hi) {
-        return adk_ctx_agree(f->ctx, ADK_ERR(f->ctx, ADK_ENOMEM, "out of memory"));
+    /* agreed before the allreduce below: a rank returning alone would leave the others in it */
+    int st = adk_ctx_agree(f->ctx, hi ? ADK_OK : ADK_ERR(f->ctx, ADK_ENOMEM, "out of memory"));
+    if (st != ADK_OK) {
+        free(hi);
+        return st;
     }
     for (size_t i = 0; i < f->nloc; i++) {
         int ca = a[i], cb = b[i];
         hi[ca] = cb + 1 > hi[ca] ? cb + 1 : hi[ca];
         hi[k + ca] = (int)k - cb > hi[k + ca] ? (int)k - cb : hi[k + ca];
     }
-    int st = ADK_OK;
-    if (MPI_Allreduce(MPI_IN_PLACE, hi, (int)(2 * k), MPI_INT, MPI_MAX, adk_ctx_comm(f->ctx)) !=
-        MPI_SUCCESS) {
+    if (ADK_MPI_CALL(f->ctx, (int64_t)(2 * k), MPI_INT,
+                     MPI_Allreduce(MPI_IN_PLACE, hi, (int)(2 * k), MPI_INT, MPI_MAX,
+                                   adk_ctx_comm(f->ctx))) != MPI_SUCCESS) {
         st = ADK_ERR(f->ctx, ADK_EMPI, "MPI_Allreduce failed");
     }
     *same = 1;
@@ -806,6 +923,7 @@ static void fit_free(fit_t *f)
     adk_dist_ws_free(f->ws);
     adk_centres_free(f->cen);
     adk_racc_free(f->acc);
+    adk_kmeans_state_free(f->snap);
     free(f->part);
     free(f->pcount);
     free(f->touched);
@@ -830,7 +948,7 @@ static int fit_alloc(fit_t *f)
         st = adk_centres_alloc(k, d, &f->cen);
     }
     if (st == ADK_OK) {
-        st = adk_racc_alloc(k * d + 1, k + 1, &f->acc);
+        st = adk_racc_alloc(k * d + 1, k + 2, &f->acc); /* counts, changed, stop requests */
     }
     if (st != ADK_OK) {
         st = ADK_ERR(f->ctx, st, "out of memory for k = %zu, d = %zu", k, d);
@@ -910,8 +1028,10 @@ int adk_kmeans_fit(adk_ctx_t *ctx, const adk_kmeans_params_t *p, const adk_rows_
     if (st == ADK_OK) {
         st = fit_alloc(&f);
     }
-    if (st == ADK_OK) {
-        st = adk_dist_agree_kernel(ctx, f.ws, (adk_kernel_t)p->kernel);
+    const adk_kmeans_state_t *from = p->ckpt ? p->ckpt->resume : NULL;
+    if (st == ADK_OK) { /* resuming with "auto": the kernel of the saved fit, for the same bits */
+        int kern = from && p->kernel == ADK_KERNEL_AUTO ? from->kernel : p->kernel;
+        st = adk_dist_agree_kernel(ctx, f.ws, (adk_kernel_t)kern);
     }
     if (st == ADK_OK && !is_pp && !is_rand) {
         st = read_init_file(ctx, p->init, f.k, f.d, &init_file);
@@ -932,10 +1052,16 @@ int adk_kmeans_fit(adk_ctx_t *ctx, const adk_kmeans_params_t *p, const adk_rows_
     }
     run_t best = {0, 0, 0};
     int have_best = 0;
-    for (int r = 0; st == ADK_OK && r < n_init; r++) {
+    if (st == ADK_OK && p->ckpt) {
+        st = ckpt_setup(&f, p, n_init, best_c, best_l, &best, &have_best);
+    }
+    for (int r = from ? from->run : 0; st == ADK_OK && r < n_init; r++) {
         adk_rng_t rng;
         adk_rng_init(&rng, p->seed, ADK_RNG_INIT, (uint64_t)r, 0);
-        if (is_pp) {
+        const adk_kmeans_state_t *go_on = from && r == from->run ? from : NULL;
+        if (go_on) {
+            /* the run goes on from the saved state (lloyd_run): nothing to draw */
+        } else if (is_pp) {
             st = init_kmeanspp(&f, &rng, centres);
         } else if (is_rand) {
             st = init_random(&f, &rng, centres);
@@ -947,9 +1073,11 @@ int adk_kmeans_fit(adk_ctx_t *ctx, const adk_kmeans_params_t *p, const adk_rows_
         if (st != ADK_OK) {
             break;
         }
-        adk_centres_set(f.cen, centres);
+        if (!go_on) {
+            adk_centres_set(f.cen, centres);
+        }
         run_t res;
-        st = lloyd_run(&f, p, r, &res);
+        st = lloyd_run(&f, p, r, go_on, &res);
         if (st != ADK_OK) {
             break;
         }
@@ -965,6 +1093,13 @@ int adk_kmeans_fit(adk_ctx_t *ctx, const adk_kmeans_params_t *p, const adk_rows_
             memcpy(best_c, f.cen->c, f.k * f.d * sizeof(double));
             if (best_l) {
                 memcpy(best_l, f.labels, f.nloc * sizeof(int32_t));
+            }
+            if (f.snap) { /* what the next saves hand over */
+                f.snap->have_best = 1;
+                f.snap->best_inertia = res.inertia;
+                f.snap->best_n_iter = res.n_iter;
+                f.snap->best_converged = res.converged;
+                memcpy(f.snap->best, best_c, f.k * f.d * sizeof(double));
             }
         }
         if (n_init > 1 && p->verbose) {
@@ -1182,5 +1317,174 @@ int adk_kmeans_model_read(adk_ctx_t *ctx, const char *path, adk_kmeans_model_t *
         return st;
     }
     *out = m;
+    return ADK_OK;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Checkpoint states                                                                          */
+
+int adk_kmeans_state_alloc(size_t k, size_t d, adk_kmeans_state_t **out)
+{
+    *out = NULL;
+    adk_kmeans_state_t *s = adk_calloc(1, sizeof(*s));
+    if (!s) {
+        return ADK_ENOMEM;
+    }
+    size_t kd = k > 0 && d > 0 ? k * d : 1;
+    s->k = k;
+    s->d = d;
+    s->mean = adk_calloc(d > 0 ? d : 1, sizeof(double));
+    s->centres = adk_calloc(kd, sizeof(double));
+    s->prev = adk_calloc(kd, sizeof(double));
+    s->best = adk_calloc(kd, sizeof(double));
+    if (!s->mean || !s->centres || !s->prev || !s->best) {
+        adk_kmeans_state_free(s);
+        return ADK_ENOMEM;
+    }
+    *out = s;
+    return ADK_OK;
+}
+
+void adk_kmeans_state_free(adk_kmeans_state_t *s)
+{
+    if (!s) {
+        return;
+    }
+    free(s->mean);
+    free(s->centres);
+    free(s->prev);
+    free(s->best);
+    free(s);
+}
+
+int adk_kmeans_state_write(adk_out_t *o, const adk_kmeans_state_t *s)
+{
+    int st = adk_out_small(o, "/mean", ADK_F64, s->mean, s->d, 0);
+    if (st == ADK_OK) {
+        st = adk_out_small(o, "/centres", ADK_F64, s->centres, s->k, s->d);
+    }
+    if (st == ADK_OK) {
+        st = adk_out_small(o, "/prev", ADK_F64, s->prev, s->k, s->d);
+    }
+    if (st == ADK_OK) {
+        st = adk_out_small(o, "/best", ADK_F64, s->best, s->k, s->d);
+    }
+    const struct {
+        const char *name;
+        int64_t v;
+    } iv[] = {{"n_init", s->n_init},
+              {"run", s->run},
+              {"iter", s->iter},
+              {"total_iter", s->total_iter},
+              {"have_best", s->have_best},
+              {"best_n_iter", s->best_n_iter},
+              {"best_converged", s->best_converged}};
+    for (size_t i = 0; st == ADK_OK && i < sizeof(iv) / sizeof(iv[0]); i++) {
+        st = adk_out_attr_i64(o, "/", iv[i].name, iv[i].v);
+    }
+    if (st == ADK_OK) {
+        st = adk_out_attr_f64(o, "/", "best_inertia", s->best_inertia);
+    }
+    if (st == ADK_OK) {
+        st = adk_out_attr_str(o, "/", "kernel", adk_dist_kernel_name((adk_kernel_t)s->kernel));
+    }
+    return st;
+}
+
+/* Dataset @p name of a state: @p rows x @p cols finite values (cols 0: 1-D) into @p dst. */
+static int state_dset(adk_ctx_t *ctx, adk_h5_t *f, const char *name, size_t rows, size_t cols,
+                      double *dst)
+{
+    double *v = NULL;
+    int64_t r = 0, c = 0;
+    int nd = 0;
+    int st = adk_h5_read_small(f, name, (size_t)1 << 26, &v, &r, &c, &nd);
+    if (st == ADK_OK &&
+        (nd != (cols ? 2 : 1) || (size_t)r != rows || (cols && (size_t)c != cols))) {
+        st = ADK_ERR(ctx, ADK_EDATA, "%s: %s is %lld x %lld, expected %zu x %zu", adk_h5_name(f),
+                     name, (long long)r, (long long)c, rows, cols ? cols : 1);
+    }
+    for (size_t i = 0; st == ADK_OK && i < rows * (cols ? cols : 1); i++) {
+        if (!isfinite(v[i])) {
+            st = ADK_ERR(ctx, ADK_EDATA, "%s: %s holds a value that is not finite", adk_h5_name(f),
+                         name);
+        }
+    }
+    if (st == ADK_OK) {
+        memcpy(dst, v, rows * (cols ? cols : 1) * sizeof(double));
+    }
+    free(v);
+    return st; /* every rank read the same values: the verdict is common */
+}
+
+int adk_kmeans_state_read(adk_ctx_t *ctx, adk_h5_t *f, adk_kmeans_state_t **out)
+{
+    *out = NULL;
+    adk_kmeans_state_t *s = NULL;
+    int64_t k = 0, d = 0;
+    int nd = 0, ex = 0, numeric = 0;
+    int64_t dims[2] = {0, 0};
+    int st = adk_h5_shape(f, "/centres", &ex, &nd, dims, &numeric);
+    if (st == ADK_OK && (!ex || nd != 2 || dims[0] < 1 || dims[1] < 1 || !numeric)) {
+        st = ADK_ERR(ctx, ADK_EDATA, "%s: no k x d dataset /centres (not a k-means checkpoint)",
+                     adk_h5_name(f));
+    }
+    if (st == ADK_OK) {
+        k = dims[0];
+        d = dims[1];
+        st = adk_kmeans_state_alloc((size_t)k, (size_t)d, &s);
+        st = adk_ctx_agree(ctx, st == ADK_OK ? st : ADK_ERR(ctx, st, "out of memory"));
+    }
+    if (st == ADK_OK) {
+        st = state_dset(ctx, f, "/mean", (size_t)d, 0, s->mean);
+    }
+    if (st == ADK_OK) {
+        st = state_dset(ctx, f, "/centres", (size_t)k, (size_t)d, s->centres);
+    }
+    if (st == ADK_OK) {
+        st = state_dset(ctx, f, "/prev", (size_t)k, (size_t)d, s->prev);
+    }
+    if (st == ADK_OK) {
+        st = state_dset(ctx, f, "/best", (size_t)k, (size_t)d, s->best);
+    }
+    const char *names[] = {"n_init",    "run",         "iter",          "total_iter",
+                           "have_best", "best_n_iter", "best_converged"};
+    double v[7] = {0};
+    for (size_t i = 0; st == ADK_OK && i < 7; i++) {
+        st = adk_h5_attr(f, "/", names[i], ADK_ATTR_F64, &v[i], 0, NULL);
+        if (st == ADK_OK && !(v[i] >= 0 && v[i] <= 9e15 && v[i] == floor(v[i]))) {
+            st = ADK_ERR(ctx, ADK_EDATA, "%s: attribute %s = %g is not a count", adk_h5_name(f),
+                         names[i], v[i]);
+        }
+        if (st == ADK_OK && i != 3 && v[i] > INT32_MAX) {
+            st = ADK_ERR(ctx, ADK_EDATA, "%s: attribute %s = %g is too large", adk_h5_name(f),
+                         names[i], v[i]);
+        }
+    }
+    if (st == ADK_OK) {
+        s->n_init = (int)v[0];
+        s->run = (int)v[1];
+        s->iter = (int)v[2];
+        s->total_iter = (int64_t)v[3];
+        s->have_best = (int)v[4];
+        s->best_n_iter = (int)v[5];
+        s->best_converged = (int)v[6];
+        st = adk_h5_attr(f, "/", "best_inertia", ADK_ATTR_F64, &s->best_inertia, 0, NULL);
+    }
+    char kern[64] = "";
+    if (st == ADK_OK) {
+        st = adk_h5_attr(f, "/", "kernel", ADK_ATTR_STR, kern, sizeof(kern), NULL);
+    }
+    if (st == ADK_OK) {
+        s->kernel = adk_dist_kernel_parse(kern);
+        if (s->kernel <= ADK_KERNEL_AUTO) {
+            st = ADK_ERR(ctx, ADK_EDATA, "%s: unknown kernel '%s'", adk_h5_name(f), kern);
+        }
+    }
+    if (st != ADK_OK) {
+        adk_kmeans_state_free(s);
+        return st;
+    }
+    *out = s;
     return ADK_OK;
 }

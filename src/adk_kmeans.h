@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "adk_ctx.h"
+#include "adk_h5.h"
 #include "adk_out.h"
 #include "adk_rows.h"
 
@@ -36,6 +37,47 @@ typedef struct adk_kmeans_model {
     char thr_method[256]; /* attribute "method" of /thresholds ("" when absent or unreadable) */
 } adk_kmeans_model_t;
 
+/*
+ * Checkpoints. At an iteration boundary where a run goes on, this state holds everything the rest
+ * of the fit depends on, so a fit resumed from it performs exactly the floating-point operations of
+ * an uninterrupted one, at any rank count: the run (which also fixes the random streams of the
+ * runs to come, keyed by seed and run), the iterations done, the current centres, the centres the
+ * current labels were assigned with (the labels are recomputed from them: one assignment pass,
+ * never stored), the best finished run so far (its labels are recomputed too) and the kernel.
+ * Centres are in the fit's centred frame: data minus the column means, which are kept as a check.
+ */
+typedef struct adk_kmeans_state {
+    size_t k, d;
+    int n_init;         /* runs in all (resolved, >= 1) */
+    int run;            /* the run going on, 0-based */
+    int iter;           /* its Lloyd iterations done (1 .. max_iter - 1) */
+    int64_t total_iter; /* Lloyd iterations of all runs so far (what checkpoint_every counts) */
+    int kernel;         /* adk_kernel_t in use (a resumed fit with kernel "auto" takes it) */
+    int stop;           /* save(): 1 when the fit stops after this save */
+    double *mean;       /* d: column means of the data */
+    double *centres;    /* k x d: centres after iter iterations */
+    double *prev;       /* k x d: the centres the current labels were assigned with */
+    int have_best;      /* a run has finished: best_* hold the best one so far */
+    double *best;       /* k x d: its final centres */
+    double best_inertia;
+    int best_n_iter, best_converged;
+} adk_kmeans_state_t;
+
+/* Checkpoint hooks of a fit (adk_kmeans_params_t.ckpt). */
+typedef struct adk_kmeans_ckpt {
+    int every; /* save every this many Lloyd iterations (total_iter); 0: only when stopping */
+    /* Local: called on every rank in each Lloyd iteration (run 0-based, iter 1-based: the one
+     * under way), before its allreduce, which carries the answers: if any rank says yes, every
+     * rank saves at the end of the iteration and the fit returns ADK_ESTOPPED (a run that ends
+     * there ends first; the request stands). NULL: never. */
+    int (*stop_wanted)(void *ud, int run, int iter);
+    /* Collective: save the state. Not ADK_OK: the fit ends with that status (a message stored
+     * here, such as adk_ckpt_stopped's when s->stop, is the one reported). */
+    int (*save)(void *ud, const adk_kmeans_state_t *s);
+    void *ud;
+    const adk_kmeans_state_t *resume; /* state to go on from (NULL: start afresh) */
+} adk_kmeans_ckpt_t;
+
 typedef struct {
     int k;            /* clusters (>= 1, <= rows) */
     const char *init; /* "k-means++", "random" or "FILE.h5:/dataset" with k x d centroids */
@@ -45,6 +87,8 @@ typedef struct {
     uint64_t seed;
     int verbose; /* rank 0 prints one line per iteration to stderr */
     int kernel;  /* adk_kernel_t: nearest-centre kernel (ADK_KERNEL_AUTO) */
+    /* checkpoint hooks and the state to resume from (NULL: none) */
+    const adk_kmeans_ckpt_t *ckpt;
 } adk_kmeans_params_t;
 
 /** Defaults as scikit-learn: k 8, k-means++, auto n_init, 300 iterations, tol 1e-4, seed 0.
@@ -56,8 +100,9 @@ void adk_kmeans_params_default(adk_kmeans_params_t *p);
  * (read with align = ADK_ALIGN_REPRO), the guarantee behind rank-count invariance.
  * @param labels  optional, x->nloc: final cluster of each local row (they match the centroids)
  * @param dist    optional, x->nloc: Euclidean distance of each local row to its centroid
- * @return ADK_OK, ADK_EINVAL (k < 1, bad init), ADK_EDATA (k > n, init shape), ADK_ENOMEM,
- *         ADK_EMPI. Collective.
+ * @return ADK_OK, ADK_EINVAL (k < 1, bad init), ADK_EDATA (k > n, init shape, a resume state
+ *         of another fit), ADK_ENOMEM, ADK_EMPI, ADK_ESTOPPED (stopped after a save, p->ckpt), or
+ *         a save's status. Collective.
  */
 int adk_kmeans_fit(adk_ctx_t *ctx, const adk_kmeans_params_t *p, const adk_rows_t *x,
                    adk_kmeans_model_t **model, int32_t *labels, double *dist);
@@ -74,6 +119,21 @@ int adk_kmeans_model_read(adk_ctx_t *ctx, const char *path, adk_kmeans_model_t *
 
 /** Write /centroids and the model attributes into an open output. Collective. */
 int adk_kmeans_model_write(adk_out_t *o, const adk_kmeans_model_t *m);
+
+/** Allocate a zeroed state for k x d centres. Local. */
+int adk_kmeans_state_alloc(size_t k, size_t d, adk_kmeans_state_t **out);
+void adk_kmeans_state_free(adk_kmeans_state_t *s);
+
+/** Write a state into an open output (datasets /mean, /centres, /prev, /best and attributes on
+ * "/"; see README "adkit-kmeans"). Collective. */
+int adk_kmeans_state_write(adk_out_t *o, const adk_kmeans_state_t *s);
+
+/**
+ * Read a state written by adk_kmeans_state_write from an open file.
+ * @return ADK_OK, ADK_EDATA (missing or misshapen parts, named), ADK_EHDF5, ADK_ENOMEM; agreed.
+ *         Collective.
+ */
+int adk_kmeans_state_read(adk_ctx_t *ctx, adk_h5_t *f, adk_kmeans_state_t **out);
 
 /** Allocate an empty k x d model. Local. */
 int adk_kmeans_model_alloc(size_t k, size_t d, adk_kmeans_model_t **out);

@@ -24,6 +24,9 @@ static int post(adk_ctx_t *ctx, void *buf, size_t bytes, int peer, int tag, int 
     for (size_t i = 0; i < n; i++) {
         req[i] = MPI_REQUEST_NULL;
     }
+    if (!recv) {
+        adk_ctx_sent(ctx, (int64_t)bytes, MPI_BYTE);
+    }
     for (size_t i = 0; i < n; i++) {
         size_t off = i * piece, len = bytes - off < piece ? bytes - off : piece;
         char *p = (char *)buf + (bytes ? off : 0);
@@ -39,12 +42,12 @@ static int post(adk_ctx_t *ctx, void *buf, size_t bytes, int peer, int tag, int 
 int adk_msg_isend(adk_ctx_t *ctx, const void *buf, size_t bytes, int dest, int tag,
                   MPI_Request *req)
 {
-    return post(ctx, (void *)buf, bytes, dest, tag, 0, req);
+    return ADK_TIMED(ctx, ADK_T_MPI, post(ctx, (void *)buf, bytes, dest, tag, 0, req));
 }
 
 int adk_msg_irecv(adk_ctx_t *ctx, void *buf, size_t bytes, int src, int tag, MPI_Request *req)
 {
-    return post(ctx, buf, bytes, src, tag, 1, req);
+    return ADK_TIMED(ctx, ADK_T_MPI, post(ctx, buf, bytes, src, tag, 1, req));
 }
 
 /* Cancel and release what was posted (after an agreed failure to post somewhere). */
@@ -58,8 +61,8 @@ static void cancel_all(MPI_Request *req, size_t n)
     }
 }
 
-int adk_msg_alltoallv(adk_ctx_t *ctx, const void *send, const size_t *sbytes, void *recv,
-                      const size_t *rbytes)
+static int alltoallv(adk_ctx_t *ctx, const void *send, const size_t *sbytes, void *recv,
+                     const size_t *rbytes)
 {
     int size = adk_ctx_size(ctx), rank = adk_ctx_rank(ctx);
     size_t nreq = 0, soff = 0, roff = 0, sme = 0, rme = 0;
@@ -109,6 +112,12 @@ int adk_msg_alltoallv(adk_ctx_t *ctx, const void *send, const size_t *sbytes, vo
     return adk_ctx_agree(ctx, st);
 }
 
+int adk_msg_alltoallv(adk_ctx_t *ctx, const void *send, const size_t *sbytes, void *recv,
+                      const size_t *rbytes)
+{
+    return ADK_TIMED(ctx, ADK_T_MPI, alltoallv(ctx, send, sbytes, recv, rbytes));
+}
+
 int adk_msg_allreduce(adk_ctx_t *ctx, void *buf, size_t n, size_t elem, MPI_Datatype type,
                       MPI_Op op)
 {
@@ -153,8 +162,10 @@ int adk_msg_allgather_rows(adk_ctx_t *ctx, void *buf, const int64_t *counts, con
             cd[r] = (int)((size_t)counts[r] * rowbytes);
             cd[size + r] = (int)((size_t)displs[r] * rowbytes);
         }
-        if (MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf, cd, cd + size, MPI_BYTE,
-                           adk_ctx_comm(ctx)) != MPI_SUCCESS) {
+        int rank = adk_ctx_rank(ctx);
+        if (ADK_MPI_CALL(ctx, cd[rank], MPI_BYTE,
+                         MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf, cd, cd + size,
+                                        MPI_BYTE, adk_ctx_comm(ctx))) != MPI_SUCCESS) {
             st = ADK_ERR(ctx, ADK_EMPI, "MPI_Allgatherv of rows failed");
         }
         free(cd);

@@ -48,6 +48,7 @@ struct adk_out_group {
 
 static int path_exists(adk_ctx_t *ctx, const char *path, int *exists)
 {
+    adk_ctx_tic(ctx, ADK_T_IO);
     int ex = 0;
     if (adk_ctx_rank(ctx) == 0) {
         struct stat sb;
@@ -55,6 +56,7 @@ static int path_exists(adk_ctx_t *ctx, const char *path, int *exists)
     }
     int st = adk_ctx_bcast(ctx, &ex, 1, MPI_INT, 0);
     *exists = ex;
+    adk_ctx_toc(ctx, ADK_T_IO);
     return st;
 }
 
@@ -68,7 +70,7 @@ int adk_out_check(adk_ctx_t *ctx, const char *path, unsigned flags)
     return st; /* the broadcast made the verdict common */
 }
 
-int adk_out_group_create(adk_ctx_t *ctx, unsigned flags, adk_out_group_t **out)
+static int group_create(adk_ctx_t *ctx, unsigned flags, adk_out_group_t **out)
 {
     *out = NULL;
     adk_out_group_t *g = adk_calloc(1, sizeof(*g));
@@ -85,6 +87,11 @@ int adk_out_group_create(adk_ctx_t *ctx, unsigned flags, adk_out_group_t **out)
     }
     *out = g;
     return ADK_OK;
+}
+
+int adk_out_group_create(adk_ctx_t *ctx, unsigned flags, adk_out_group_t **out)
+{
+    return ADK_TIMED(ctx, ADK_T_IO, group_create(ctx, flags, out));
 }
 
 /*
@@ -164,6 +171,7 @@ static int put_attr(adk_out_t *o, const char *obj, const char *name, hid_t ftype
     adk_ctx_t *ctx = o->ctx;
     hid_t sp = -1, a = -1;
     herr_t e = 0;
+    adk_ctx_tic(ctx, ADK_T_IO);
     if (H5Aexists_by_name(o->fid, obj, name, H5P_DEFAULT) > 0) {
         e = H5Adelete_by_name(o->fid, obj, name, H5P_DEFAULT);
     }
@@ -184,7 +192,9 @@ static int put_attr(adk_out_t *o, const char *obj, const char *name, hid_t ftype
     int st = e < 0 ? ADK_ERR(ctx, ADK_EHDF5, "%s: cannot write attribute '%s' on '%s'", o->path,
                              name, obj)
                    : ADK_OK;
-    return adk_ctx_agree(ctx, st);
+    st = adk_ctx_agree(ctx, st);
+    adk_ctx_toc(ctx, ADK_T_IO);
+    return st;
 }
 
 int adk_out_attr_f64(adk_out_t *o, const char *obj, const char *name, double v)
@@ -287,6 +297,7 @@ int adk_out_h5_create(adk_out_group_t *g, const char *path, adk_out_t **out)
     adk_ctx_t *ctx = g->ctx;
     *out = NULL;
     adk_out_t *o = NULL;
+    adk_ctx_tic(ctx, ADK_T_IO);
     int st = member_add(g, path, 0, &o);
     if (st == ADK_OK) {
         st = room_for(ctx, o->path, ADK_OUT_MARGIN);
@@ -311,6 +322,7 @@ int adk_out_h5_create(adk_out_group_t *g, const char *path, adk_out_t **out)
     if (st == ADK_OK) {
         *out = o;
     }
+    adk_ctx_toc(ctx, ADK_T_IO);
     return st; /* on failure the member stays in the group, whose commit removes it */
 }
 
@@ -357,28 +369,30 @@ static int copy_file(const char *src, const char *dst)
     return err;
 }
 
-int adk_out_h5_update(adk_out_group_t *g, const char *path, adk_out_t **out)
+int adk_out_h5_derive(adk_out_group_t *g, const char *src, const char *path, adk_out_t **out)
 {
     adk_ctx_t *ctx = g->ctx;
     *out = NULL;
     adk_h5_t *f = NULL;
-    int st = adk_h5_open(ctx, path, &f); /* readable and HDF5: the same checks as any input */
+    int update = strcmp(src, path) == 0; /* else a new file, refused if it exists unasked */
+    adk_ctx_tic(ctx, ADK_T_IO);
+    int st = adk_h5_open(ctx, src, &f); /* readable and HDF5: the same checks as any input */
     adk_h5_close(f);
     adk_out_t *o = NULL;
     if (st == ADK_OK) {
-        st = member_add(g, path, 1, &o);
+        st = member_add(g, path, update, &o);
     }
     if (st == ADK_OK) {
-        o->replace = 1;
+        o->replace = update;
         struct stat sb;
-        uint64_t size = adk_ctx_rank(ctx) == 0 && stat(path, &sb) == 0 ? (uint64_t)sb.st_size : 0;
+        uint64_t size = adk_ctx_rank(ctx) == 0 && stat(src, &sb) == 0 ? (uint64_t)sb.st_size : 0;
         st = room_for(ctx, o->path, size + ADK_OUT_MARGIN); /* rank 0's size is the one used */
     }
     if (st == ADK_OK) {
-        int err = adk_ctx_rank(ctx) == 0 ? copy_file(path, o->tmp) : 0;
+        int err = adk_ctx_rank(ctx) == 0 ? copy_file(src, o->tmp) : 0;
         st = adk_ctx_bcast(ctx, &err, 1, MPI_INT, 0);
         if (st == ADK_OK && err) {
-            st = ADK_ERR(ctx, ADK_EIO, "cannot copy '%s' to '%s': %s", path, o->tmp, strerror(err));
+            st = ADK_ERR(ctx, ADK_EIO, "cannot copy '%s' to '%s': %s", src, o->tmp, strerror(err));
         }
     }
     if (st == ADK_OK) {
@@ -388,7 +402,7 @@ int adk_out_h5_update(adk_out_group_t *g, const char *path, adk_out_t **out)
             H5Pclose(fapl);
         }
         if (o->fid < 0) {
-            st = ADK_ERR(ctx, ADK_EIO, "'%s' is not a writable HDF5 file", path);
+            st = ADK_ERR(ctx, ADK_EIO, "'%s' is not a writable HDF5 file", src);
         }
         st = adk_ctx_agree(ctx, st);
     }
@@ -398,7 +412,13 @@ int adk_out_h5_update(adk_out_group_t *g, const char *path, adk_out_t **out)
     if (st == ADK_OK) {
         *out = o;
     }
+    adk_ctx_toc(ctx, ADK_T_IO);
     return st;
+}
+
+int adk_out_h5_update(adk_out_group_t *g, const char *path, adk_out_t **out)
+{
+    return adk_out_h5_derive(g, path, path, out);
 }
 
 /* Write @p text to @p path and flush it to stable storage: 0 or an errno. */
@@ -425,6 +445,7 @@ int adk_out_text(adk_out_group_t *g, const char *path, const char *text)
 {
     adk_ctx_t *ctx = g->ctx;
     adk_out_t *o = NULL;
+    adk_ctx_tic(ctx, ADK_T_IO);
     int st = member_add(g, path, 0, &o);
     if (st == ADK_OK) {
         int err = adk_ctx_rank(ctx) == 0 ? write_file(o->tmp, text ? text : "") : 0;
@@ -433,6 +454,7 @@ int adk_out_text(adk_out_group_t *g, const char *path, const char *text)
             st = ADK_ERR(ctx, ADK_EIO, "cannot write '%s': %s", path, strerror(err));
         }
     }
+    adk_ctx_toc(ctx, ADK_T_IO);
     return st;
 }
 
@@ -588,13 +610,62 @@ static int close_all(adk_out_group_t *g)
     return st;
 }
 
+/*
+ * --timings: the run's accounting up to now (adk_ctx_usage) as attributes on "/" of every HDF5
+ * member, before the files are closed. The members and the option are the same on every rank.
+ */
+static int write_timings(adk_out_group_t *g)
+{
+    static const char *const phase[ADK_T_NPHASE] = {"io", "compute", "mpi"};
+    int any = 0;
+    for (adk_out_t *o = g->head; o; o = o->next) {
+        any |= o->fid >= 0;
+    }
+    if (!any) {
+        return ADK_OK; /* text outputs only: nothing to reduce */
+    }
+    adk_usage_t u;
+    int st = adk_ctx_usage(g->ctx, &u);
+    for (adk_out_t *o = g->head; o && st == ADK_OK; o = o->next) {
+        if (o->fid < 0) {
+            continue;
+        }
+        char name[32];
+        for (int p = 0; p < ADK_T_NPHASE && st == ADK_OK; p++) {
+            snprintf(name, sizeof(name), "timings_%s_max", phase[p]);
+            st = adk_out_attr_f64(o, "/", name, u.max[p]);
+            if (st == ADK_OK) {
+                snprintf(name, sizeof(name), "timings_%s_mean", phase[p]);
+                st = adk_out_attr_f64(o, "/", name, u.mean[p]);
+            }
+        }
+        if (st == ADK_OK) {
+            st = adk_out_attr_u64(o, "/", "bytes_sent_max", u.bytes_max);
+        }
+        if (st == ADK_OK) {
+            st = adk_out_attr_f64(o, "/", "bytes_sent_mean", u.bytes_mean);
+        }
+        if (st == ADK_OK) {
+            st = adk_out_attr_u64(o, "/", "bytes_sent_total", u.bytes_total);
+        }
+        if (st == ADK_OK) {
+            st = adk_out_attr_i64(o, "/", "timings_ranks", u.ranks);
+        }
+    }
+    return st;
+}
+
 int adk_out_group_commit(adk_out_group_t *g, int st)
 {
     if (!g) {
         return st;
     }
     adk_ctx_t *ctx = g->ctx;
+    adk_ctx_tic(ctx, ADK_T_IO);
     st = adk_ctx_agree(ctx, st);
+    if (st == ADK_OK && adk_ctx_timings_on(ctx)) {
+        st = write_timings(g);
+    }
     int cst = close_all(g);
     st = adk_ctx_agree(ctx, st != ADK_OK ? st : cst);
     if (st == ADK_OK) {
@@ -628,6 +699,7 @@ int adk_out_group_commit(adk_out_group_t *g, int st)
          * agreement: the agreed failing rank must stay the one whose message is reported) */
         MPI_Barrier(adk_ctx_comm(ctx));
     }
+    adk_ctx_toc(ctx, ADK_T_IO);
     return st;
 }
 
@@ -741,8 +813,8 @@ static int reserve(adk_out_t *o, const char *name, uint64_t bytes)
     return st;
 }
 
-int adk_out_dset(adk_out_t *o, const char *name, adk_dtype_t type, int64_t n, size_t d,
-                 adk_odset_t **out)
+static int out_dset(adk_out_t *o, const char *name, adk_dtype_t type, int64_t n, size_t d,
+                    adk_odset_t **out)
 {
     *out = NULL;
     hid_t ftype, mtype, ds = -1;
@@ -773,6 +845,12 @@ int adk_out_dset(adk_out_t *o, const char *name, adk_dtype_t type, int64_t n, si
     return ADK_OK;
 }
 
+int adk_out_dset(adk_out_t *o, const char *name, adk_dtype_t type, int64_t n, size_t d,
+                 adk_odset_t **out)
+{
+    return ADK_TIMED(o->ctx, ADK_T_IO, out_dset(o, name, type, n, d, out));
+}
+
 int adk_odset_write(adk_odset_t *w, const void *buf, int64_t row0, size_t nloc)
 {
     return adk_h5_xfer_rows(w->o->ctx, w->ds, w->mtype, (void *)buf, row0, nloc, w->d, 1, w->what);
@@ -783,7 +861,9 @@ void adk_odset_close(adk_odset_t *w)
     if (!w) {
         return;
     }
+    adk_ctx_tic(w->o->ctx, ADK_T_IO);
     H5Dclose(w->ds);
+    adk_ctx_toc(w->o->ctx, ADK_T_IO);
     free(w);
 }
 
@@ -826,11 +906,17 @@ int adk_out_create(adk_ctx_t *ctx, const char *path, unsigned flags, adk_out_t *
 
 int adk_out_update(adk_ctx_t *ctx, const char *path, adk_out_t **out)
 {
+    return adk_out_derive(ctx, path, path, 0, out);
+}
+
+int adk_out_derive(adk_ctx_t *ctx, const char *src, const char *path, unsigned flags,
+                   adk_out_t **out)
+{
     adk_out_group_t *g = NULL;
     *out = NULL;
-    int st = adk_out_group_create(ctx, 0, &g);
+    int st = adk_out_group_create(ctx, flags, &g);
     if (st == ADK_OK) {
-        st = adk_out_h5_update(g, path, out);
+        st = adk_out_h5_derive(g, src, path, out);
     }
     if (st != ADK_OK) {
         *out = NULL;

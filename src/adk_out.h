@@ -4,6 +4,7 @@
  * "<path>.tmp-<id>", and only when every file of every rank is complete are they fsync'ed and all
  * renamed into place (then the directories are fsync'ed). A failure anywhere removes every
  * temporary file and leaves what was at the final paths untouched, with or without --force.
+ * Every call here is an I/O region of the run's accounting (adk_ctx.h).
  */
 #ifndef ADK_OUT_H
 #define ADK_OUT_H
@@ -51,6 +52,13 @@ int adk_out_h5_create(adk_out_group_t *g, const char *path, adk_out_t **out);
 int adk_out_h5_update(adk_out_group_t *g, const char *path, adk_out_t **out);
 
 /**
+ * Start a new HDF5 file at @p path as a copy of the existing @p src, changed under its temporary
+ * name; @p src is left as it is. @p path is refused with ADK_EEXIST when it exists and the group
+ * has no ADK_OUT_FORCE; the same path as @p src is adk_out_h5_update. Collective.
+ */
+int adk_out_h5_derive(adk_out_group_t *g, const char *src, const char *path, adk_out_t **out);
+
+/**
  * Add a small text file (rank 0's @p text; other ranks may pass anything, even NULL), written and
  * fsync'ed under its temporary name now, renamed at commit. Refused with ADK_EEXIST when @p path
  * exists without ADK_OUT_FORCE. Collective.
@@ -61,17 +69,23 @@ int adk_out_text(adk_out_group_t *g, const char *path, const char *text);
  * Finish the run's outputs: agree on @p st; if every rank succeeded, close every HDF5 file, fsync
  * each temporary file, rename them all into place and fsync their directories; otherwise (or if
  * any of that fails) remove every temporary file. Frees @p g (NULL: returns @p st).
+ * With --timings (adk_ctx_timings_on), after a success the run's accounting up to this call
+ * (adk_ctx_usage) is first written on "/" of every HDF5 file: timings_{io,compute,mpi}_{max,mean}
+ * (seconds, f64), bytes_sent_max and bytes_sent_total (u64), bytes_sent_mean (f64), timings_ranks
+ * (i64). Text files get nothing.
  * @return the agreed status. Collective.
  */
 int adk_out_group_commit(adk_out_group_t *g, int st);
 
 /*
- * Shorthands for a run with one output: adk_out_create/adk_out_update start a group of one HDF5
- * file, adk_out_commit commits it (as adk_out_group_commit), adk_out_text_file writes one text
- * file as a group of its own. Collective.
+ * Shorthands for a run with one output: adk_out_create/adk_out_update/adk_out_derive start a
+ * group of one HDF5 file, adk_out_commit commits it (as adk_out_group_commit), adk_out_text_file
+ * writes one text file as a group of its own. Collective.
  */
 int adk_out_create(adk_ctx_t *ctx, const char *path, unsigned flags, adk_out_t **out);
 int adk_out_update(adk_ctx_t *ctx, const char *path, adk_out_t **out);
+int adk_out_derive(adk_ctx_t *ctx, const char *src, const char *path, unsigned flags,
+                   adk_out_t **out);
 int adk_out_commit(adk_out_t *o, int st);
 int adk_out_text_file(adk_ctx_t *ctx, const char *path, unsigned flags, const char *text);
 

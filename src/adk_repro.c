@@ -179,8 +179,10 @@ static int global_absmax(adk_ctx_t *ctx, const double *x, size_t n, size_t d, do
             }
         }
     }
-    if (adk_ctx_size(ctx) > 1 && MPI_Allreduce(MPI_IN_PLACE, mx, (int)d, MPI_DOUBLE, MPI_MAX,
-                                               adk_ctx_comm(ctx)) != MPI_SUCCESS) {
+    if (adk_ctx_size(ctx) > 1 &&
+        ADK_MPI_CALL(ctx, (int64_t)d, MPI_DOUBLE,
+                     MPI_Allreduce(MPI_IN_PLACE, mx, (int)d, MPI_DOUBLE, MPI_MAX,
+                                   adk_ctx_comm(ctx))) != MPI_SUCCESS) {
         return adk_ctx_agree(ctx, ADK_ERR(ctx, ADK_EMPI, "MPI_Allreduce of bounds failed"));
     }
     return ADK_OK;

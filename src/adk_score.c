@@ -83,7 +83,9 @@ void adk_score_truth(const int64_t *labels, size_t nloc, const int64_t *pos, siz
 static int sum_i64(adk_ctx_t *ctx, int64_t *v, int n)
 {
     if (adk_ctx_size(ctx) > 1 &&
-        MPI_Allreduce(MPI_IN_PLACE, v, n, MPI_INT64_T, MPI_SUM, adk_ctx_comm(ctx)) != MPI_SUCCESS) {
+        ADK_MPI_CALL(ctx, n, MPI_INT64_T,
+                     MPI_Allreduce(MPI_IN_PLACE, v, n, MPI_INT64_T, MPI_SUM, adk_ctx_comm(ctx))) !=
+            MPI_SUCCESS) {
         return adk_ctx_agree(ctx, ADK_ERR(ctx, ADK_EMPI, "MPI_Allreduce of counts failed"));
     }
     return ADK_OK;
@@ -223,7 +225,9 @@ static int redistribute(adk_ctx_t *ctx, const rec_t *r, size_t m, int64_t mtot, 
             sc[j] = (uint64_t)(end - prev);
             prev = end;
         }
-        if (MPI_Alltoall(sc, 1, MPI_UINT64_T, rc, 1, MPI_UINT64_T, comm) != MPI_SUCCESS) {
+        if (ADK_MPI_CALL(ctx, size - 1, MPI_UINT64_T, /* one count for every other rank */
+                         MPI_Alltoall(sc, 1, MPI_UINT64_T, rc, 1, MPI_UINT64_T, comm)) !=
+            MPI_SUCCESS) {
             st = adk_ctx_agree(ctx, ADK_ERR(ctx, ADK_EMPI, "MPI_Alltoall of counts failed"));
         }
     }
@@ -317,7 +321,9 @@ int adk_score_rank(adk_ctx_t *ctx, const double *score, const uint8_t *truth, si
             loc[0] += g[i].pos;
             loc[1] += g[i].neg;
         }
-        if (MPI_Scan(loc, inc, 2, MPI_INT64_T, MPI_SUM, adk_ctx_comm(ctx)) != MPI_SUCCESS) {
+        if (ADK_MPI_CALL(ctx, 2, MPI_INT64_T,
+                         MPI_Scan(loc, inc, 2, MPI_INT64_T, MPI_SUM, adk_ctx_comm(ctx))) !=
+            MPI_SUCCESS) {
             st = adk_ctx_agree(ctx, ADK_ERR(ctx, ADK_EMPI, "MPI_Scan of counts failed"));
         } else {
             above[0] = npos - inc[0];
@@ -349,8 +355,9 @@ int adk_score_rank(adk_ctx_t *ctx, const double *score, const uint8_t *truth, si
     }
     int64_t held = (int64_t)mg;
     if (st == ADK_OK && adk_ctx_size(ctx) > 1 &&
-        MPI_Allreduce(MPI_IN_PLACE, &held, 1, MPI_INT64_T, MPI_MAX, adk_ctx_comm(ctx)) !=
-            MPI_SUCCESS) {
+        ADK_MPI_CALL(ctx, 1, MPI_INT64_T,
+                     MPI_Allreduce(MPI_IN_PLACE, &held, 1, MPI_INT64_T, MPI_MAX,
+                                   adk_ctx_comm(ctx))) != MPI_SUCCESS) {
         st = adk_ctx_agree(ctx, ADK_ERR(ctx, ADK_EMPI, "MPI_Allreduce of counts failed"));
     }
     if (st == ADK_OK) {

@@ -166,8 +166,9 @@ static int comm_allreduce(adk_ctx_t *ctx, comm_t *c, size_t bins, adk_select_sta
 {
     stats->rounds++;
     stats->bytes += (int64_t)(bins * B_LEN * sizeof(uint64_t));
-    if (MPI_Allreduce(c->send, c->recv, (int)bins, c->type, c->op, adk_ctx_comm(ctx)) !=
-        MPI_SUCCESS) {
+    if (ADK_MPI_CALL(ctx, (int64_t)bins, c->type,
+                     MPI_Allreduce(c->send, c->recv, (int)bins, c->type, c->op,
+                                   adk_ctx_comm(ctx))) != MPI_SUCCESS) {
         return adk_ctx_agree(ctx, ADK_ERR(ctx, ADK_EMPI, "selection: MPI_Allreduce failed"));
     }
     return ADK_OK;

@@ -1,5 +1,6 @@
 /*
- * adk_sig: temporary files removed on SIGTERM, SIGINT and SIGHUP (see adk_sig.h).
+ * adk_sig: temporary files removed on SIGTERM, SIGINT and SIGHUP; in checkpoint mode SIGTERM and
+ * SIGUSR1 only ask for a checkpoint (see adk_sig.h).
  */
 #include "adk_sig.h"
 
@@ -15,6 +16,11 @@
 static char sig_path[ADK_SIG_SLOTS][ADK_SIG_PATH];
 static volatile sig_atomic_t sig_used[ADK_SIG_SLOTS];
 static char sig_note[160]; /* what rank 0 says when stopped; "" on the other ranks */
+/* checkpoint mode: the signal that asked for a checkpoint, and what SIGTERM, SIGUSR1 did before */
+static volatile sig_atomic_t sig_stop;
+static int sig_ckpt_on;
+static struct sigaction sig_ckpt_old[2];
+static const int sig_ckpt_sigs[2] = {SIGTERM, SIGUSR1};
 
 /* Only async-signal-safe calls: unlink, write, sigaction, raise. */
 static void on_signal(int sig)
@@ -72,6 +78,41 @@ void adk_sig_install(const char *prog)
             sigaction(sigs[i], &sa, NULL);
         }
     }
+}
+
+/* Checkpoint mode: only note the request (async-signal-safe: one store). */
+static void on_stop(int sig)
+{
+    sig_stop = sig;
+}
+
+void adk_sig_checkpoint(int on)
+{
+    if ((on != 0) == sig_ckpt_on) {
+        return;
+    }
+    for (int i = 0; i < 2; i++) {
+        if (on) {
+            struct sigaction sa;
+            memset(&sa, 0, sizeof(sa));
+            sa.sa_handler = on_stop;
+            sigemptyset(&sa.sa_mask);
+            sa.sa_flags = SA_RESTART; /* MPI and file I/O go on undisturbed */
+            if (sigaction(sig_ckpt_sigs[i], NULL, &sig_ckpt_old[i]) == 0 &&
+                sig_ckpt_old[i].sa_handler != SIG_IGN) {
+                sigaction(sig_ckpt_sigs[i], &sa, NULL);
+            }
+        } else {
+            sigaction(sig_ckpt_sigs[i], &sig_ckpt_old[i], NULL);
+        }
+    }
+    sig_stop = 0;
+    sig_ckpt_on = on != 0;
+}
+
+int adk_sig_stop_requested(void)
+{
+    return (int)sig_stop;
 }
 
 void adk_sig_finishing(void)

@@ -63,7 +63,9 @@ int adk_subset_rows(adk_ctx_t *ctx, const adk_subset_rule_t *r, const adk_rows_t
         m += adk_subset_keeps(r, x->row0 + (int64_t)i, x->labels ? x->labels[i] : 0);
     }
     int64_t mine = (int64_t)m, before = 0, total = 0;
-    if (MPI_Exscan(&mine, &before, 1, MPI_INT64_T, MPI_SUM, adk_ctx_comm(ctx)) != MPI_SUCCESS) {
+    if (ADK_MPI_CALL(ctx, 1, MPI_INT64_T,
+                     MPI_Exscan(&mine, &before, 1, MPI_INT64_T, MPI_SUM, adk_ctx_comm(ctx))) !=
+        MPI_SUCCESS) {
         return adk_ctx_agree(ctx, ADK_ERR(ctx, ADK_EMPI, "MPI_Exscan of row counts failed"));
     }
     before = adk_ctx_rank(ctx) == 0 ? 0 : before; /* undefined on rank 0 */

@@ -123,8 +123,9 @@ static int cluster_counts(adk_ctx_t *ctx, const adk_rows_t *a, size_t k, int64_t
     for (size_t i = 0; i < a->nloc; i++) {
         n[a->labels[i]]++;
     }
-    if (MPI_Allreduce(MPI_IN_PLACE, n, (int)k, MPI_INT64_T, MPI_SUM, adk_ctx_comm(ctx)) !=
-        MPI_SUCCESS) {
+    if (ADK_MPI_CALL(ctx, (int64_t)k, MPI_INT64_T,
+                     MPI_Allreduce(MPI_IN_PLACE, n, (int)k, MPI_INT64_T, MPI_SUM,
+                                   adk_ctx_comm(ctx))) != MPI_SUCCESS) {
         return adk_ctx_agree(ctx, ADK_ERR(ctx, ADK_EMPI, "MPI_Allreduce of counts failed"));
     }
     return ADK_OK;
@@ -201,8 +202,9 @@ static int sigma_rule(adk_ctx_t *ctx, const adk_rows_t *a, int per_cluster, doub
     }
     /* a maximum is exact and order-free, so MPI_MAX is reproducible */
     t->rounds++;
-    if (MPI_Allreduce(MPI_IN_PLACE, mx, (int)ngr, MPI_DOUBLE, MPI_MAX, adk_ctx_comm(ctx)) !=
-        MPI_SUCCESS) {
+    if (ADK_MPI_CALL(ctx, (int64_t)ngr, MPI_DOUBLE,
+                     MPI_Allreduce(MPI_IN_PLACE, mx, (int)ngr, MPI_DOUBLE, MPI_MAX,
+                                   adk_ctx_comm(ctx))) != MPI_SUCCESS) {
         st = adk_ctx_agree(ctx, ADK_ERR(ctx, ADK_EMPI, "MPI_Allreduce of bounds failed"));
     }
     for (size_t g = 0; st == ADK_OK && g < ngr; g++) {
@@ -337,8 +339,9 @@ int adk_threshold_compute(adk_ctx_t *ctx, const adk_thr_params_t *p, size_t k, c
     }
     if (st == ADK_OK) {
         double dt = adk_now() - t0;
-        if (MPI_Allreduce(&dt, &t->seconds, 1, MPI_DOUBLE, MPI_MAX, adk_ctx_comm(ctx)) !=
-            MPI_SUCCESS) {
+        if (ADK_MPI_CALL(ctx, 1, MPI_DOUBLE,
+                         MPI_Allreduce(&dt, &t->seconds, 1, MPI_DOUBLE, MPI_MAX,
+                                       adk_ctx_comm(ctx))) != MPI_SUCCESS) {
             st = adk_ctx_agree(ctx, ADK_ERR(ctx, ADK_EMPI, "MPI_Allreduce of timings failed"));
         }
     }

@@ -135,18 +135,17 @@ static int row_sum(adk_ctx_t *ctx, const double *v, size_t nloc, adk_racc_t *acc
         ADK_CHECK(adk_ctx_allreduce(ctx, MPI_IN_PLACE, &bound, 1, MPI_DOUBLE, MPI_MAX));
     }
     adk_racc_t *a = acc;
-    int st = a || adk_racc_alloc(1, 0, &a) == ADK_OK ? ADK_OK
-                                                     : ADK_ERR(ctx, ADK_ENOMEM, "out of memory");
-    st = adk_ctx_agree(ctx, st);
-    if (st != ADK_OK) {
-        return st;
+    if (!a) { /* a workspace of the caller's needs no agreement */
+        int st =
+            adk_racc_alloc(1, 0, &a) == ADK_OK ? ADK_OK : ADK_ERR(ctx, ADK_ENOMEM, "out of memory");
+        ADK_CHECK(adk_ctx_agree(ctx, st));
     }
     adk_racc_zero(a);
     adk_racc_set_scale(a, 0, adk_repro_exponent(bound) + 1);
     for (size_t i = 0; i < nloc; i++) {
         adk_racc_add(a, 0, v[i]);
     }
-    st = adk_racc_allreduce(ctx, a);
+    int st = adk_racc_allreduce(ctx, a);
     if (st == ADK_OK) {
         *out = adk_racc_get(a, 0);
     }
@@ -254,8 +253,9 @@ static int transpose_merge(adk_ctx_t *ctx, const int64_t *ends, entry_t *mine, s
             int r = owner_of(ends, size, mine[e].col);
             send[at[r]++] = (entry_t){mine[e].col, mine[e].row, mine[e].val};
         }
-        if (MPI_Alltoall(sb, sizeof(size_t), MPI_BYTE, rb, sizeof(size_t), MPI_BYTE,
-                         adk_ctx_comm(ctx)) != MPI_SUCCESS) {
+        if (ADK_MPI_CALL(ctx, (int64_t)(size - 1) * (int64_t)sizeof(size_t), MPI_BYTE,
+                         MPI_Alltoall(sb, sizeof(size_t), MPI_BYTE, rb, sizeof(size_t), MPI_BYTE,
+                                      adk_ctx_comm(ctx))) != MPI_SUCCESS) {
             st = ADK_ERR(ctx, ADK_EMPI, "t-SNE: MPI_Alltoall of counts failed");
         }
         st = adk_ctx_agree(ctx, st);
@@ -744,7 +744,9 @@ static inline double sqd(const double *a, const double *b, int dim)
  * only on the tree, which every rank builds alike, so a point's repulsion is the same whichever
  * rank computes it.
  */
+#ifndef GROUP_MAX
 #define GROUP_MAX 32
+#endif
 
 /*
  * An interaction list, coordinate by coordinate: masses (count > 0) and single points (count 1;
@@ -870,11 +872,77 @@ list_walk(const ilist_t *l, const double *yi, int64_t i, double dof, double *rep
     return (z[0] + z[1]) + (z[2] + z[3]);
 }
 
+/*
+ * list_walk for 2-D embeddings (dof 1), the common case, with the four running sums as the four
+ * lanes of vectors: the same operations in the same order on each lane, so the same bits as
+ * list_walk, whichever instruction set the compiler uses for the vectors.
+ */
+typedef double adk_v4d __attribute__((vector_size(32)));
+typedef int64_t adk_v4l __attribute__((vector_size(32)));
+
+static inline __attribute__((always_inline)) double walk2_body(const ilist_t *l, const double *yi,
+                                                               int64_t i, double *rep)
+{
+    const adk_v4d one = {1.0, 1.0, 1.0, 1.0};
+    const adk_v4d y0 = {yi[0], yi[0], yi[0], yi[0]}, y1 = {yi[1], yi[1], yi[1], yi[1]};
+    const adk_v4l self = {i, i, i, i};
+    adk_v4d z = {0.0, 0.0, 0.0, 0.0}, r0 = z, r1 = z;
+    size_t n = l->len, e = 0;
+    for (; e + 4 <= n; e += 4) {
+        adk_v4d c0, c1, cnt;
+        adk_v4l idx;
+        memcpy(&c0, l->c[0] + e, sizeof(c0));
+        memcpy(&c1, l->c[1] + e, sizeof(c1));
+        memcpy(&cnt, l->cnt + e, sizeof(cnt));
+        memcpy(&idx, l->idx + e, sizeof(idx));
+        adk_v4d d0 = y0 - c0, d1 = y1 - c1;
+        adk_v4d w = one / (one + (d0 * d0 + d1 * d1));
+        adk_v4d cw = (adk_v4d)((adk_v4l)cnt & ~(idx == self)) * w; /* count 0 for the point */
+        z += cw;
+        adk_v4d cww = cw * w;
+        r0 += cww * d0;
+        r1 += cww * d1;
+    }
+    double zs[4], rs0[4], rs1[4];
+    memcpy(zs, &z, sizeof(zs));
+    memcpy(rs0, &r0, sizeof(rs0));
+    memcpy(rs1, &r1, sizeof(rs1));
+    for (; e < n; e++) { /* the rest into lane 0, as list_walk does */
+        double d0 = yi[0] - l->c[0][e], d1 = yi[1] - l->c[1][e];
+        double w = 1.0 / (1.0 + (d0 * d0 + d1 * d1)), cw = (l->idx[e] == i ? 0.0 : l->cnt[e]) * w;
+        zs[0] += cw;
+        rs0[0] += cw * w * d0;
+        rs1[0] += cw * w * d1;
+    }
+    rep[0] = (rs0[0] + rs0[1]) + (rs0[2] + rs0[3]);
+    rep[1] = (rs1[0] + rs1[1]) + (rs1[2] + rs1[3]);
+    return (zs[0] + zs[1]) + (zs[2] + zs[3]);
+}
+
+static double walk2(const ilist_t *l, const double *yi, int64_t i, double *rep)
+{
+    return walk2_body(l, yi, i, rep);
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+/* The same with 256-bit AVX vectors where the CPU has them (one vector per four lanes). */
+__attribute__((target("avx2"))) static double walk2_avx2(const ilist_t *l, const double *yi,
+                                                         int64_t i, double *rep)
+{
+    return walk2_body(l, yi, i, rep);
+}
+#endif
+
 static double list_repulse(const ilist_t *l, const double *y, int64_t i, int dim, double dof,
                            double *rep)
 {
-    if (dim == 2) { /* the common case, with the dimension known to the compiler */
-        return list_walk(l, y + i * 2, i, 1.0, rep, 2);
+    if (dim == 2) {
+#if defined(__x86_64__) && defined(__GNUC__)
+        if (__builtin_cpu_supports("avx2")) {
+            return walk2_avx2(l, y + i * 2, i, rep);
+        }
+#endif
+        return walk2(l, y + i * 2, i, rep);
     }
     return list_walk(l, y + i * dim, i, dof, rep, dim);
 }
@@ -928,18 +996,21 @@ static int bh_repulse_groups(const tree_t *t, int rank, int size, double angle, 
  * Barnes-Hut repulsion of the local rows: each rank computes its share of the groups for all
  * their points, and one sum over the ranks of the N x (dim + 1) values, in which every value has
  * exactly one non-zero contributor, hands every rank its rows' values exactly (x + 0 = x; + 0.0
- * also makes a -0.0 the +0.0 it is on one rank).
+ * also makes a -0.0 the +0.0 it is on one rank). @p st is the status so far (the tree's build),
+ * agreed here together with this function's own.
  */
-static int bh_repulse(adk_ctx_t *ctx, tree_t *t, ilist_t *l, double **zrp, int64_t row0, size_t m,
-                      double angle, double dof, double *z, double *rep)
+static int bh_repulse(adk_ctx_t *ctx, int st, tree_t *t, ilist_t *l, double **zrp, int64_t row0,
+                      size_t m, double angle, double dof, double *z, double *rep)
 {
     int dim = t->dim;
     size_t w = (size_t)dim + 1, n = (size_t)t->n;
-    if (!*zrp) {
+    if (st == ADK_OK && !*zrp) {
         *zrp = adk_malloc(n * w * sizeof(double));
     }
     double *zr = *zrp;
-    int st = zr ? ADK_OK : ADK_ERR(ctx, ADK_ENOMEM, "t-SNE: out of memory for the repulsion");
+    if (st == ADK_OK && !zr) {
+        st = ADK_ERR(ctx, ADK_ENOMEM, "t-SNE: out of memory for the repulsion");
+    }
     if (st == ADK_OK) {
         memset(zr, 0, n * w * sizeof(double));
         if (bh_repulse_groups(t, adk_ctx_rank(ctx), adk_ctx_size(ctx), angle, dof, l, zr) !=
@@ -1008,32 +1079,109 @@ static int grad_ws_init(adk_ctx_t *ctx, grad_ws_t *w, size_t m, int dim)
     return ADK_OK;
 }
 
-/* Attraction of local row i over its P row: att = sum p w (y_i - y_j); returns its KL terms
- * when asked (0 otherwise). */
-static inline __attribute__((always_inline)) double attract(const adk_tsne_p_t *P, size_t i,
-                                                            const double *yall, double dof,
-                                                            double exag, double Z, int want_kl,
-                                                            double *att, const int dim)
+/*
+ * Attraction of local row i over its P row: att = sum p w (y_i - y_j), in four running sums
+ * (entries e, e+1, e+2, e+3 of the row; the last entries into the first sum) added in a fixed
+ * order, the lanes of vectors for 2-D embeddings. A row's sums depend only on its P row and the
+ * embedding, never on the rank count.
+ */
+static inline __attribute__((always_inline)) void
+attract2_body(const adk_tsne_p_t *P, size_t i, const double *yall, double exag, double *att)
+{
+    const double *yi = yall + (P->row0 + (int64_t)i) * 2;
+    const adk_v4d one = {1.0, 1.0, 1.0, 1.0}, ex = {exag, exag, exag, exag};
+    const adk_v4d y0 = {yi[0], yi[0], yi[0], yi[0]}, y1 = {yi[1], yi[1], yi[1], yi[1]};
+    adk_v4d r0 = {0.0, 0.0, 0.0, 0.0}, r1 = r0;
+    size_t e = P->ptr[i], end = P->ptr[i + 1];
+    for (; e + 4 <= end; e += 4) {
+        const int64_t *c = P->col + e;
+        adk_v4d j0 = {yall[c[0] * 2], yall[c[1] * 2], yall[c[2] * 2], yall[c[3] * 2]};
+        adk_v4d j1 = {yall[c[0] * 2 + 1], yall[c[1] * 2 + 1], yall[c[2] * 2 + 1],
+                      yall[c[3] * 2 + 1]};
+        adk_v4d v;
+        memcpy(&v, P->val + e, sizeof(v));
+        adk_v4d d0 = y0 - j0, d1 = y1 - j1;
+        adk_v4d pw = (v * ex) * (one / (one + (d0 * d0 + d1 * d1)));
+        r0 += pw * d0;
+        r1 += pw * d1;
+    }
+    double a0[4], a1[4];
+    memcpy(a0, &r0, sizeof(a0));
+    memcpy(a1, &r1, sizeof(a1));
+    for (; e < end; e++) {
+        const double *yj = yall + P->col[e] * 2;
+        double d0 = yi[0] - yj[0], d1 = yi[1] - yj[1];
+        double pw = (P->val[e] * exag) * (1.0 / (1.0 + (d0 * d0 + d1 * d1)));
+        a0[0] += pw * d0;
+        a1[0] += pw * d1;
+    }
+    att[0] = (a0[0] + a0[1]) + (a0[2] + a0[3]);
+    att[1] = (a1[0] + a1[1]) + (a1[2] + a1[3]);
+}
+
+static void attract2(const adk_tsne_p_t *P, size_t i, const double *yall, double exag, double *att)
+{
+    attract2_body(P, i, yall, exag, att);
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx2"))) static void
+attract2_avx2(const adk_tsne_p_t *P, size_t i, const double *yall, double exag, double *att)
+{
+    attract2_body(P, i, yall, exag, att);
+}
+#endif
+
+/* Any dimension, the same four sums in scalar code. */
+static void attract_any(const adk_tsne_p_t *P, size_t i, const double *yall, double dof,
+                        double exag, double *att, int dim)
 {
     const double *yi = yall + (P->row0 + (int64_t)i) * dim;
-    double r[3] = {0.0, 0.0, 0.0}, k = 0.0;
-    for (size_t e = P->ptr[i]; e < P->ptr[i + 1]; e++) {
+    double r[3][4] = {{0.0}};
+    size_t e0 = P->ptr[i], end = P->ptr[i + 1], full = e0 + (end - e0) / 4 * 4;
+    for (size_t e = e0; e < end; e++) {
         const double *yj = yall + P->col[e] * dim;
         double dv[3], d2 = 0.0;
         for (int a = 0; a < dim; a++) {
             dv[a] = yi[a] - yj[a];
             d2 += dv[a] * dv[a];
         }
-        double wij = kern(d2, dof), pe = P->val[e] * exag, pw = pe * wij;
+        double pw = (P->val[e] * exag) * kern(d2, dof);
+        size_t lane = e < full ? (e - e0) % 4 : 0;
         for (int a = 0; a < dim; a++) {
-            r[a] += pw * dv[a];
-        }
-        if (want_kl) {
-            k += pe * log(fmax(pe, DBL_MIN) / fmax(wij / Z, DBL_MIN));
+            r[a][lane] += pw * dv[a];
         }
     }
     for (int a = 0; a < dim; a++) {
-        att[a] = r[a];
+        att[a] = (r[a][0] + r[a][1]) + (r[a][2] + r[a][3]);
+    }
+}
+
+static void attract(const adk_tsne_p_t *P, size_t i, const double *yall, double dof, double exag,
+                    double *att, int dim)
+{
+    if (dim == 2) {
+#if defined(__x86_64__) && defined(__GNUC__)
+        if (__builtin_cpu_supports("avx2")) {
+            attract2_avx2(P, i, yall, exag, att);
+            return;
+        }
+#endif
+        attract2(P, i, yall, exag, att);
+        return;
+    }
+    attract_any(P, i, yall, dof, exag, att, dim);
+}
+
+/* The KL terms of local row i: sum p log(p / q) over its P row. */
+static double kl_row(const adk_tsne_p_t *P, size_t i, const double *yall, double dof, double exag,
+                     double Z, int dim)
+{
+    const double *yi = yall + (P->row0 + (int64_t)i) * dim;
+    double k = 0.0;
+    for (size_t e = P->ptr[i]; e < P->ptr[i + 1]; e++) {
+        double pe = P->val[e] * exag, wij = kern(sqd(yi, yall + P->col[e] * dim, dim), dof);
+        k += pe * log(fmax(pe, DBL_MIN) / fmax(wij / Z, DBL_MIN));
     }
     return k;
 }
@@ -1044,9 +1192,10 @@ static int gradient(adk_ctx_t *ctx, grad_ws_t *w, const adk_tsne_p_t *P, const d
     size_t m = P->nloc;
     double dof = dim - 1 > 1 ? (double)(dim - 1) : 1.0, c = 2.0 * (dof + 1.0) / dof;
     double *z = w->z, *rep = w->rep;
-    int st = adk_ctx_agree(ctx, exact ? ADK_OK : tree_build(ctx, &w->t, yall, P->n, dim));
-    if (st == ADK_OK && !exact) {
-        st = bh_repulse(ctx, &w->t, &w->list, &w->zr, P->row0, m, angle, dof, z, rep);
+    int st = ADK_OK;
+    if (!exact) { /* bh_repulse agrees on the tree's status and its own in one */
+        st = tree_build(ctx, &w->t, yall, P->n, dim);
+        st = bh_repulse(ctx, st, &w->t, &w->list, &w->zr, P->row0, m, angle, dof, z, rep);
     }
     for (size_t i = 0; st == ADK_OK && exact && i < m; i++) {
         memset(rep + i * dim, 0, (size_t)dim * sizeof(double));
@@ -1059,10 +1208,12 @@ static int gradient(adk_ctx_t *ctx, grad_ws_t *w, const adk_tsne_p_t *P, const d
     }
     for (size_t i = 0; st == ADK_OK && i < m; i++) { /* attraction over the row's P, and KL */
         double att[3] = {0.0, 0.0, 0.0};
-        z[i] = dim == 2 ? attract(P, i, yall, 1.0, exaggeration, Z, kl != NULL, att, 2)
-                        : attract(P, i, yall, dof, exaggeration, Z, kl != NULL, att, dim);
-        for (int a = 0; a < dim; a++) { /* z[i] is reused for this row's KL terms */
+        attract(P, i, yall, dof, exaggeration, att, dim);
+        for (int a = 0; a < dim; a++) {
             grad[i * dim + a] = c * (att[a] - rep[i * dim + a] / Z);
+        }
+        if (kl) { /* z[i] is reused for this row's KL terms */
+            z[i] = kl_row(P, i, yall, dof, exaggeration, Z, dim);
         }
     }
     if (st == ADK_OK && kl) {

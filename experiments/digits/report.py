@@ -113,8 +113,10 @@ def main(work, out, np_, seeds):
         "",
         "## Exact commands",
         "",
-        f"`$W` is `{os.path.relpath(work, ROOT)}`. Each program also got "
-        "`--quiet --force` (after the subcommand for adkit-gauss). Seed-independent steps:",
+        f"`$W` is `{os.path.relpath(work, ROOT)}`. The steps of each block (the seed-independent "
+        "ones, then each seed's) are written to a steps file and run as one MPI job by "
+        "`adkit run` (the `mpiexec` line that ends each block), which starts MPI once per block "
+        "instead of once per step. Seed-independent steps:",
         "",
         "```sh",
         *common,

@@ -150,6 +150,7 @@ def main(work, np_, seeds):
              "gauss64": "4 Gaussian 64-D: split, fit, select, score",
              "gausstsne": "4 Gaussian t-SNE: split, fit, select, score",
              "elbow": "elbow K = 2..20", "metrics": "silhouette, Davies–Bouldin",
+             "start": "MPI job starts and ends (one `adkit run` per seed, one for the rest)",
              "adkit total": "**adkit, everything above**",
              "scikit-learn total": "**scikit-learn side, everything**"}
     print(f"| step | adkit ({np_} ranks) | scikit-learn |")

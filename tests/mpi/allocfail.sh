@@ -78,8 +78,10 @@ sweep() {
         ADK_FAIL_ALLOC="$_rank:$_n" timeout -k 5 $T "$ADK_MPIEXEC" --oversubscribe -n 2 "$@" \
             >"$WORK/o" 2>"$WORK/e"
         _rc=$?
-        _msgs=$(grep -c '^adkit-[a-z0-9-]*: ' "$WORK/e")
-        _left=$(ls -A "$_dir" | tr '\n' ' ')$(ls "$S" | grep -E 'tmp-|[.]old-|^adk-' | tr '\n' ' ')
+        # adkit run's note on a failed step ("... failed (exit N) ...") comes beside the step's own
+        _msgs=$(grep '^adkit[- ][a-z0-9-]*: ' "$WORK/e" | grep -vc ': [a-z-]* failed (exit [0-9]*); ')
+        _left=$(ls -A "$_dir" | grep -vxF "${SWEEP_MAY_KEEP:-/}" | tr '\n' ' ')$(ls "$S" |
+            grep -E 'tmp-|[.]old-|^adk-' | tr '\n' ' ')
         _why=""
         if [ "$_rc" = 124 ] || [ "$_rc" = 137 ]; then
             _why="hang"
@@ -128,4 +130,19 @@ sweep "adkit-knn" 1 "$A/adkit-knn" --k 5 --labels "$S/b.h5:/y01" --json k.json -
 sweep "adkit-tsne" 1 "$A/adkit-tsne" --max-iter 250 --perplexity 5 --out t.h5 "$S/b.h5"
 sweep "adkit-tsne exact" 0 "$A/adkit-tsne" --max-iter 250 --perplexity 5 --method exact \
     --init pca --out t.h5 "$S/b.h5"
+# the driver's own allocations (steps file, times table) and one program's inside it
+printf '# one step\nsubset --labels %s:/labels --keep-labels 1 --out s.h5 %s\n' "$S/b.h5" "$S/b.h5" \
+    >"$S/steps.txt"
+# (a failure after the step has finished leaves its finished output: SWEEP_MAY_KEEP)
+SWEEP_MAY_KEEP=s.h5 sweep "adkit run" 1 "$A/adkit" run --times t.tsv "$S/steps.txt"
+# adkit-kmeans resumed from a checkpoint (stopped in its second run) and saving every 2 iterations
+# (a failure after a save leaves that checkpoint: SWEEP_MAY_KEEP)
+ADK_CKPT_TEST_STOP_AT=2:2
+export ADK_CKPT_TEST_STOP_AT
+run_np 2 "$A/adkit-kmeans" --quiet --k 6 --seed 1 --n-init 2 --checkpoint "$S/ck.h5" \
+    --out "$S/ck-m.h5" "$S/b.h5" >/dev/null 2>&1
+unset ADK_CKPT_TEST_STOP_AT
+SWEEP_MAY_KEEP=ck.h5 sweep "adkit-kmeans --resume --checkpoint-every" 1 "$A/adkit-kmeans" --k 6 \
+    --seed 1 --n-init 2 --resume "$S/ck.h5" --checkpoint ck.h5 --checkpoint-every 2 --out m.h5 \
+    --assign a.h5 "$S/b.h5"
 finish

@@ -272,6 +272,56 @@ static void test_collective_failure(void)
     CU_ASSERT_EQUAL(v, 2 * size);
 }
 
+/* Spin for about @p sec seconds of wall time. */
+static void spin(double sec)
+{
+    double t0 = MPI_Wtime();
+    while (MPI_Wtime() - t0 < sec) {
+    }
+}
+
+/* --timings accounting: regions nest and the outermost phase takes the time; compute is the
+ * rest; bytes only at more than one rank; the usage over ranks. */
+static void test_accounting(void)
+{
+    adk_ctx_t *ctx = NULL;
+    char *argv[] = {"test_acct", NULL};
+    CU_ASSERT_FATAL(adk_ctx_create(MPI_COMM_WORLD, 1, argv, &ctx) == ADK_OK);
+    int size = adk_ctx_size(ctx);
+    double t[ADK_T_NPHASE];
+    adk_ctx_tic(ctx, ADK_T_IO);
+    spin(0.02);
+    adk_ctx_tic(ctx, ADK_T_MPI); /* inside I/O: I/O only */
+    spin(0.02);
+    adk_ctx_sent(ctx, 10, MPI_DOUBLE);
+    adk_ctx_toc(ctx, ADK_T_MPI);
+    adk_ctx_toc(ctx, ADK_T_IO);
+    adk_ctx_phase_seconds(ctx, t);
+    CU_ASSERT(t[ADK_T_IO] >= 0.04);
+    CU_ASSERT_EQUAL(t[ADK_T_MPI], 0.0);
+    CU_ASSERT(t[ADK_T_COMPUTE] >= 0.0);
+    CU_ASSERT_EQUAL(adk_ctx_bytes_sent(ctx), size > 1 ? 80u : 0u);
+    double io = t[ADK_T_IO];
+    int rc = ADK_MPI_CALL(ctx, 3, MPI_INT, (spin(0.02), 7)); /* a region of its own */
+    CU_ASSERT_EQUAL(rc, 7);
+    spin(0.03); /* compute */
+    adk_ctx_phase_seconds(ctx, t);
+    CU_ASSERT_EQUAL(t[ADK_T_IO], io);
+    CU_ASSERT(t[ADK_T_MPI] >= 0.02);
+    CU_ASSERT(t[ADK_T_COMPUTE] >= 0.03);
+    CU_ASSERT_EQUAL(adk_ctx_bytes_sent(ctx), size > 1 ? 92u : 0u);
+    adk_usage_t u;
+    CU_ASSERT_FATAL(adk_ctx_usage(ctx, &u) == ADK_OK);
+    CU_ASSERT_EQUAL(u.ranks, size);
+    CU_ASSERT_EQUAL(u.bytes_total, size > 1 ? 92u * (uint64_t)size : 0u);
+    CU_ASSERT_EQUAL(u.bytes_max, size > 1 ? 92u : 0u);
+    for (int ph = 0; ph < ADK_T_NPHASE; ph++) {
+        CU_ASSERT(u.max[ph] >= u.mean[ph] && u.mean[ph] >= 0.0);
+    }
+    CU_ASSERT(u.max[ADK_T_IO] >= 0.04);
+    adk_ctx_free(ctx);
+}
+
 int main(int argc, char **argv)
 {
     static const adk_test_t tests[] = {
@@ -282,6 +332,7 @@ int main(int argc, char **argv)
         {"exit codes and status names", test_exit_codes},
         {"checked allreduce and bcast", test_collectives},
         {"a failing collective is ADK_EMPI on every rank", test_collective_failure},
+        {"--timings accounting: nested regions, compute, bytes, usage", test_accounting},
         {NULL, NULL}};
     return adk_test_main(argc, argv, "adk_ctx", tests);
 }

@@ -499,6 +499,73 @@ static void test_update(void)
     free(b0);
 }
 
+/* A new file from an existing one: the source never changes; the new path obeys --force. */
+static void test_derive(void)
+{
+    adk_ctx_t *ctx = adk_test_ctx();
+    char dir[1024], src[1200], dst[1200], missing[1200];
+    fresh_dir("out_derive", dir, sizeof(dir));
+    snprintf(src, sizeof(src), "%s/model.h5", dir);
+    snprintf(dst, sizeof(dst), "%s/copy.h5", dir);
+    snprintf(missing, sizeof(missing), "%s/missing.h5", dir);
+    adk_out_group_t *g = NULL;
+    CU_ASSERT_FATAL(adk_out_group_create(ctx, 0, &g) == ADK_OK);
+    CU_ASSERT_FATAL(adk_out_group_commit(g, stage_h5(g, src, 4)) == ADK_OK);
+    size_t l0;
+    char *b0 = slurp(src, &l0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b0);
+    const double y[2] = {1.25, -3};
+    /* pass 0: new file; 1: exists, no force; 2: force, failing commit; 3: force, good commit */
+    for (int pass = 0; pass < 4; pass++) {
+        size_t l1 = 0;
+        char *b1 = pass > 0 ? slurp(dst, &l1) : NULL;
+        CU_ASSERT_FATAL(adk_out_group_create(ctx, pass >= 2 ? ADK_OUT_FORCE : 0, &g) == ADK_OK);
+        adk_out_t *o = NULL;
+        adk_ctx_clear(ctx);
+        int st = adk_out_h5_derive(g, src, dst, &o);
+        CU_ASSERT_EQUAL(st, pass == 1 ? ADK_EEXIST : ADK_OK);
+        if (st == ADK_OK) {
+            st = adk_out_small(o, "/y", ADK_F64, y, 2, 0);
+            CU_ASSERT_EQUAL(st, ADK_OK);
+            CU_ASSERT(same_bytes(src, b0, l0));
+        }
+        MPI_Barrier(MPI_COMM_WORLD);
+        st = adk_out_group_commit(g, pass == 2 && st == ADK_OK ? last_rank_fails(ADK_EDATA) : st);
+        CU_ASSERT_EQUAL(st, pass == 1 ? ADK_EEXIST : pass == 2 ? ADK_EDATA : ADK_OK);
+        adk_ctx_clear(ctx);
+        CU_ASSERT_EQUAL(count_tmps(dir), 0);
+        CU_ASSERT(same_bytes(src, b0, l0)); /* the source, always */
+        if (pass == 1 || pass == 2) {
+            CU_ASSERT(same_bytes(dst, b1, l1)); /* refused or failed: the copy as it was */
+        }
+        free(b1);
+    }
+    /* the copy: the source's content and the new dataset */
+    CU_ASSERT(h5_has_tag(dst, 4));
+    adk_h5_t *f = NULL;
+    CU_ASSERT_FATAL(adk_h5_open(ctx, dst, &f) == ADK_OK);
+    double *v = NULL;
+    int64_t rows = 0, cols = 0;
+    int nd = 0;
+    CU_ASSERT_FATAL(adk_h5_read_small(f, "/y", 2, &v, &rows, &cols, &nd) == ADK_OK);
+    CU_ASSERT(rows == 2 && v[0] == y[0] && v[1] == y[1]);
+    free(v);
+    adk_h5_close(f);
+    /* from a missing source: an error naming it, nothing created */
+    CU_ASSERT_FATAL(adk_out_group_create(ctx, ADK_OUT_FORCE, &g) == ADK_OK);
+    adk_out_t *o = NULL;
+    char other[1300];
+    snprintf(other, sizeof(other), "%s/other.h5", dir);
+    int st = adk_out_h5_derive(g, missing, other, &o);
+    CU_ASSERT_EQUAL(st, ADK_EIO);
+    CU_ASSERT_PTR_NOT_NULL(strstr(adk_ctx_message(ctx), missing));
+    CU_ASSERT_EQUAL(adk_out_group_commit(g, st), ADK_EIO);
+    adk_ctx_clear(ctx);
+    CU_ASSERT(!exists(other));
+    CU_ASSERT_EQUAL(count_tmps(dir), 0);
+    free(b0);
+}
+
 /* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
 static long long days_from_civil(long long y, unsigned m, unsigned d)
 {
@@ -737,6 +804,7 @@ int main(int argc, char **argv)
         {"no force: EEXIST naming --force, nothing staged survives", test_no_force},
         {"commit failing half way puts every old file back", test_publish_all_or_nothing},
         {"update: original untouched until commit", test_update},
+        {"derive: a new file from an old one, which stays as it was", test_derive},
         {"provenance attributes on /", test_provenance},
         {"datasets written in slabs, replaced datasets", test_dset_slabs},
         {"text outputs: exact bytes", test_text_exact},
