@@ -73,17 +73,44 @@ adk_init() {
     fi
 }
 
-adk_run() {
-    local np=$1
-    shift
-    local -a launch
+# adk_launch NP: the launcher's words for NP ranks, in the array ADK_LAUNCH.
+adk_launch() {
     # shellcheck disable=SC2206 # ADK_LAUNCH_ARGS is split into words on purpose
     if [ "$ADK_LAUNCHER" = srun ]; then
         # --kill-on-bad-exit: a rank that dies ends the step instead of leaving the others waiting
-        launch=(srun --mpi=pmix --kill-on-bad-exit=1 -n "$np" ${ADK_LAUNCH_ARGS:-})
+        ADK_LAUNCH=(srun --mpi=pmix --kill-on-bad-exit=1 -n "$1" ${ADK_LAUNCH_ARGS:-})
     else
-        launch=("${ADK_MPIEXEC:-mpiexec}" -n "$np" ${ADK_LAUNCH_ARGS:-})
+        ADK_LAUNCH=("${ADK_MPIEXEC:-mpiexec}" -n "$1" ${ADK_LAUNCH_ARGS:-})
     fi
-    echo "+ ${launch[*]} $*" >&2
-    "${launch[@]}" "$@"
+}
+
+adk_run() {
+    local np=$1
+    shift
+    adk_launch "$np"
+    echo "+ ${ADK_LAUNCH[*]} $*" >&2
+    "${ADK_LAUNCH[@]}" "$@"
+}
+
+# adk_run_ckpt NP CMD...: adk_run for a step that writes checkpoints (adkit-kmeans --checkpoint).
+# The launcher runs in the background so that a SIGUSR1 or SIGTERM to this batch shell (sbatch
+# --signal=B:USR1@SECONDS, scancel --signal, the time limit) reaches it as SIGUSR1, which srun and
+# mpiexec both pass on to the ranks: they write a checkpoint at the next iteration boundary and
+# exit 75. (A SIGTERM to mpiexec itself would end the ranks a second later instead.) Returns the
+# step's exit status.
+adk_run_ckpt() {
+    local np=$1 pid rc
+    shift
+    adk_launch "$np"
+    echo "+ ${ADK_LAUNCH[*]} $*" >&2
+    "${ADK_LAUNCH[@]}" "$@" &
+    pid=$!
+    trap 'kill -USR1 "$pid" 2>/dev/null' USR1 TERM
+    while :; do
+        wait "$pid"
+        rc=$?
+        kill -0 "$pid" 2>/dev/null || break # wait was cut short by a trapped signal: keep waiting
+    done
+    trap - USR1 TERM
+    return "$rc"
 }

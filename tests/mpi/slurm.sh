@@ -325,6 +325,22 @@ check "the pipeline run directly with mpiexec -n $NPJ" direct
 # shellcheck disable=SC2086
 check "the pipeline template without Slurm (plain bash, NP=1)" env $UNSET -u SLURM_JOB_ID \
     ADK_BIN="$BIN" OUTDIR="$WORK/plain" NP=1 $PIPE bash "$TPL/pipeline.sbatch"
+# The template's checkpoint cycle: the fit stopped (exit 75, checkpoint kept, no model yet), the
+# job run again at another rank count resumes and finishes (checkpoint removed); outputs below.
+ckpt_cycle() {
+    # shellcheck disable=SC2086
+    env $UNSET -u SLURM_JOB_ID ADK_BIN="$BIN" OUTDIR="$WORK/ckpt" NP=2 ADK_CKPT_TEST_STOP_AT=1 \
+        $PIPE bash "$TPL/pipeline.sbatch" >"$WORK/ckpt1.out" 2>&1
+    _rc=$?
+    [ "$_rc" = 75 ] && [ -f "$WORK/ckpt/kmeans.ckpt.h5" ] && [ ! -e "$WORK/ckpt/model.h5" ] ||
+        { echo "first run: exit $_rc"; cat "$WORK/ckpt1.out"; return 1; }
+    # shellcheck disable=SC2086
+    env $UNSET -u SLURM_JOB_ID ADK_BIN="$BIN" OUTDIR="$WORK/ckpt" NP=1 $PIPE \
+        bash "$TPL/pipeline.sbatch" >"$WORK/ckpt2.out" 2>&1 &&
+        grep -q 'resuming from' "$WORK/ckpt2.out" && [ ! -e "$WORK/ckpt/kmeans.ckpt.h5" ] ||
+        { cat "$WORK/ckpt2.out"; return 1; }
+}
+check "the pipeline template stopped with a checkpoint (exit 75), run again: resumed" ckpt_cycle
 
 # wait_job NAME: wait (bounded) until the job has ended; ok when COMPLETED with exit code 0:0
 wait_job() {
@@ -379,7 +395,7 @@ same_run() {
         grep -v '"model":\|"data":' "$R/summary.json" | cmp - "$1/s.json" &&
         grep -q '"n_flagged":' "$1/s.json"
 }
-for j in auto mpiexec plain; do
+for j in auto mpiexec plain ckpt; do
     check "$j: every output the same bits as mpiexec -n $NPJ's" same_run "$WORK/$j"
 done
 
