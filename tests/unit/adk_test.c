@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <CUnit/TestRun.h>
@@ -121,4 +123,25 @@ int adk_test_message_has(const char *needle)
         printf("# expected '%s' in '%s'\n", needle, adk_ctx_message(ctx));
     }
     return any;
+}
+
+void adk_test_fresh_dir(const char *name, char *dir, size_t len)
+{
+    snprintf(dir, len, "%s", adk_test_path(name));
+    if (adk_ctx_rank(adk_test_ctx()) == 0) {
+        mkdir(dir, 0755);
+        DIR *dp = opendir(dir);
+        struct dirent *e;
+        while (dp && (e = readdir(dp)) != NULL) {
+            if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
+                char p[2048];
+                snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+                unlink(p);
+            }
+        }
+        if (dp) {
+            closedir(dp);
+        }
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
 }

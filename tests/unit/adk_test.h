@@ -28,6 +28,10 @@ adk_ctx_t *adk_test_ctx(void);
 /** A path for a scratch file in the test working directory, unique per call name. */
 const char *adk_test_path(const char *name);
 
+/** A fresh, empty directory adk_test_path(@p name) (the same path on every rank; rank 0 empties
+ * it) into @p dir. Collective (a barrier). */
+void adk_test_fresh_dir(const char *name, char *dir, size_t len);
+
 /** Parse the JSON file @p dir/@p name (a reference fixture); NULL if it cannot be read or parsed.
  */
 cJSON *adk_test_load_json(const char *dir, const char *name);

@@ -60,28 +60,6 @@ static adk_rows_t *make_rows(adk_ctx_t *ctx, int64_t n, size_t d, int64_t bad_ro
     return r;
 }
 
-/* A fresh, empty directory (the same path on every rank). */
-static void fresh_dir(const char *name, char *dir, size_t len)
-{
-    snprintf(dir, len, "%s", adk_test_path(name));
-    if (adk_ctx_rank(adk_test_ctx()) == 0) {
-        mkdir(dir, 0755);
-        DIR *dp = opendir(dir);
-        struct dirent *e;
-        while (dp && (e = readdir(dp)) != NULL) {
-            if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
-                char p[2048];
-                snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
-                unlink(p);
-            }
-        }
-        if (dp) {
-            closedir(dp);
-        }
-    }
-    MPI_Barrier(MPI_COMM_WORLD);
-}
-
 /* Entries of @p dir other than "." and "..", once every rank is done. */
 static int count_entries(const char *dir)
 {
@@ -157,7 +135,7 @@ static void test_round_trip(void)
 {
     adk_ctx_t *ctx = adk_test_ctx();
     char dir[1024], path[1200];
-    fresh_dir("ckpt_rt", dir, sizeof(dir));
+    adk_test_fresh_dir("ckpt_rt", dir, sizeof(dir));
     snprintf(path, sizeof(path), "%s/ck.h5", dir);
     adk_rows_t *x = make_rows(ctx, N, D, -1);
     params_t p = P0;
@@ -209,7 +187,7 @@ static void test_mismatch(void)
 {
     adk_ctx_t *ctx = adk_test_ctx();
     char dir[1024], path[1200], plain[1200], text[1200];
-    fresh_dir("ckpt_mm", dir, sizeof(dir));
+    adk_test_fresh_dir("ckpt_mm", dir, sizeof(dir));
     snprintf(path, sizeof(path), "%s/ck.h5", dir);
     snprintf(plain, sizeof(plain), "%s/plain.h5", dir);
     snprintf(text, sizeof(text), "%s/notes.txt", dir);
@@ -287,7 +265,7 @@ static void test_atomic(void)
 {
     adk_ctx_t *ctx = adk_test_ctx();
     char dir[1024], path[1200];
-    fresh_dir("ckpt_atomic", dir, sizeof(dir));
+    adk_test_fresh_dir("ckpt_atomic", dir, sizeof(dir));
     snprintf(path, sizeof(path), "%s/ck.h5", dir);
     adk_rows_t *x = make_rows(ctx, N, D, -1);
     params_t p = P0;
@@ -347,7 +325,7 @@ static void test_stop_requests(void)
 {
     adk_ctx_t *ctx = adk_test_ctx();
     char dir[1024], path[1200];
-    fresh_dir("ckpt_stop", dir, sizeof(dir));
+    adk_test_fresh_dir("ckpt_stop", dir, sizeof(dir));
     snprintf(path, sizeof(path), "%s/ck.h5", dir);
     adk_rows_t *x = make_rows(ctx, N, D, -1);
     params_t p = P0;
@@ -429,7 +407,7 @@ static void test_state_round_trip(void)
 {
     adk_ctx_t *ctx = adk_test_ctx();
     char dir[1024], path[1200];
-    fresh_dir("ckpt_state", dir, sizeof(dir));
+    adk_test_fresh_dir("ckpt_state", dir, sizeof(dir));
     snprintf(path, sizeof(path), "%s/ck.h5", dir);
     adk_rows_t *x = make_rows(ctx, N, D, -1);
     params_t p = P0;

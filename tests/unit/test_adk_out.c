@@ -25,28 +25,6 @@
 #define N 37
 #define D 2
 
-/* A fresh, empty directory for one test (the same path on every rank). */
-static void fresh_dir(const char *name, char *dir, size_t len)
-{
-    snprintf(dir, len, "%s", adk_test_path(name));
-    if (adk_ctx_rank(adk_test_ctx()) == 0) {
-        mkdir(dir, 0755);
-        DIR *dp = opendir(dir);
-        struct dirent *e;
-        while (dp && (e = readdir(dp)) != NULL) {
-            if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
-                char p[2048];
-                snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
-                unlink(p);
-            }
-        }
-        if (dp) {
-            closedir(dp);
-        }
-    }
-    MPI_Barrier(MPI_COMM_WORLD);
-}
-
 /* Number of "*.tmp-*" entries in @p dir, after every rank has left the commit. */
 static int count_tmps(const char *dir)
 {
@@ -191,7 +169,7 @@ static void test_group_commit(void)
 {
     adk_ctx_t *ctx = adk_test_ctx();
     char dir[1024], h1[1200], h2[1200], txt[1200];
-    fresh_dir("out_group", dir, sizeof(dir));
+    adk_test_fresh_dir("out_group", dir, sizeof(dir));
     snprintf(h1, sizeof(h1), "%s/one.h5", dir);
     snprintf(h2, sizeof(h2), "%s/two.h5", dir);
     snprintf(txt, sizeof(txt), "%s/summary.json", dir);
@@ -218,7 +196,7 @@ static void test_group_fail_one_rank(void)
 {
     adk_ctx_t *ctx = adk_test_ctx();
     char dir[1024], h1[1200], h2[1200], txt[1200];
-    fresh_dir("out_fail", dir, sizeof(dir));
+    adk_test_fresh_dir("out_fail", dir, sizeof(dir));
     snprintf(h1, sizeof(h1), "%s/one.h5", dir);
     snprintf(h2, sizeof(h2), "%s/two.h5", dir);
     snprintf(txt, sizeof(txt), "%s/table.csv", dir);
@@ -255,7 +233,7 @@ static void test_force_keeps_on_failure(void)
 {
     adk_ctx_t *ctx = adk_test_ctx();
     char dir[1024], h1[1200], h2[1200], txt[1200];
-    fresh_dir("out_force", dir, sizeof(dir));
+    adk_test_fresh_dir("out_force", dir, sizeof(dir));
     snprintf(h1, sizeof(h1), "%s/one.h5", dir);
     snprintf(h2, sizeof(h2), "%s/two.h5", dir);
     snprintf(txt, sizeof(txt), "%s/notes.txt", dir);
@@ -314,7 +292,7 @@ static void test_publish_all_or_nothing(void)
 {
     adk_ctx_t *ctx = adk_test_ctx();
     char dir[1024], a[1200], b[1200], inner[1300];
-    fresh_dir("out_publish", dir, sizeof(dir));
+    adk_test_fresh_dir("out_publish", dir, sizeof(dir));
     snprintf(a, sizeof(a), "%s/a.txt", dir);
     snprintf(b, sizeof(b), "%s/b.txt", dir);
     snprintf(inner, sizeof(inner), "%s/keep", b);
@@ -365,7 +343,7 @@ static void test_no_force(void)
 {
     adk_ctx_t *ctx = adk_test_ctx();
     char dir[1024], h1[1200], txt[1200], fresh[1200];
-    fresh_dir("out_noforce", dir, sizeof(dir));
+    adk_test_fresh_dir("out_noforce", dir, sizeof(dir));
     snprintf(h1, sizeof(h1), "%s/exists.h5", dir);
     snprintf(txt, sizeof(txt), "%s/exists.txt", dir);
     snprintf(fresh, sizeof(fresh), "%s/fresh.h5", dir);
@@ -431,7 +409,7 @@ static void test_update(void)
 {
     adk_ctx_t *ctx = adk_test_ctx();
     char dir[1024], path[1200], missing[1200];
-    fresh_dir("out_update", dir, sizeof(dir));
+    adk_test_fresh_dir("out_update", dir, sizeof(dir));
     snprintf(path, sizeof(path), "%s/model.h5", dir);
     snprintf(missing, sizeof(missing), "%s/missing.h5", dir);
     adk_out_group_t *g = NULL;
@@ -504,7 +482,7 @@ static void test_derive(void)
 {
     adk_ctx_t *ctx = adk_test_ctx();
     char dir[1024], src[1200], dst[1200], missing[1200];
-    fresh_dir("out_derive", dir, sizeof(dir));
+    adk_test_fresh_dir("out_derive", dir, sizeof(dir));
     snprintf(src, sizeof(src), "%s/model.h5", dir);
     snprintf(dst, sizeof(dst), "%s/copy.h5", dir);
     snprintf(missing, sizeof(missing), "%s/missing.h5", dir);
@@ -601,7 +579,7 @@ static void test_provenance(void)
 {
     adk_ctx_t *ctx = adk_test_ctx();
     char dir[1024], p1[1200], p2[1200];
-    fresh_dir("out_prov", dir, sizeof(dir));
+    adk_test_fresh_dir("out_prov", dir, sizeof(dir));
     snprintf(p1, sizeof(p1), "%s/noseed.h5", dir);
     snprintf(p2, sizeof(p2), "%s/seed.h5", dir);
     CU_ASSERT_EQUAL(adk_ctx_add_input(ctx, "points.h5:/data"), ADK_OK);
@@ -666,7 +644,7 @@ static void test_dset_slabs(void)
     adk_ctx_t *ctx = adk_test_ctx();
     int size = adk_ctx_size(ctx), rank = adk_ctx_rank(ctx);
     char dir[1024], path[1200];
-    fresh_dir("out_slabs", dir, sizeof(dir));
+    adk_test_fresh_dir("out_slabs", dir, sizeof(dir));
     snprintf(path, sizeof(path), "%s/slabs.h5", dir);
     /* each rank writes another rank's block (rows are not tied to the writer), 4 rows a call */
     adk_range_t rg = adk_part_rows(N, size, size - 1 - rank, 1);
@@ -767,7 +745,7 @@ static void test_text_exact(void)
     adk_ctx_t *ctx = adk_test_ctx();
     int rank = adk_ctx_rank(ctx);
     char dir[1024], p1[1200], p2[1200], p3[1200];
-    fresh_dir("out_text", dir, sizeof(dir));
+    adk_test_fresh_dir("out_text", dir, sizeof(dir));
     snprintf(p1, sizeof(p1), "%s/a.csv", dir);
     snprintf(p2, sizeof(p2), "%s/b.json", dir);
     snprintf(p3, sizeof(p3), "%s/empty.txt", dir);
