@@ -22,7 +22,9 @@
 #             Every number in that table comes from the C programs' JSON output.
 #
 # env: NP (2), THREADS (2), REPS (3), N (70000), D (784), CENTERS (10), TIMEOUT (3600 s per
-#      program), OUTDIR (BUILD_DIR/bench-tsne; the large case needs N x D x 8 bytes and more)
+#      program), OUTDIR (BUILD_DIR/bench-tsne; the large case needs N x D x 8 bytes and more),
+#      LARGE_PARTS (the large case's programs to run, "tsne sktsne knn skknn" = all; the table
+#      says "not run" for the others)
 #
 # Example (the recorded run):
 #   N=20000 experiments/bench-tsne/run.sh build-bench all \
@@ -49,6 +51,7 @@ N=${N:-70000}
 D=${D:-784}
 CENTERS=${CENTERS:-10}
 TIMEOUT=${TIMEOUT:-3600}
+LARGE_PARTS=${LARGE_PARTS:-tsne sktsne knn skknn}
 OUTDIR=${OUTDIR:-$BUILD/bench-tsne}
 APPS=$BUILD/apps
 PY=/usr/bin/python3
@@ -211,6 +214,12 @@ timed() {
         echo "$rc" >"$tf.fail"
     fi
 }
+failtext() { # FILE: why a program of the large case has no result
+    case $(cat "$1.fail") in
+    "not run"*) cat "$1.fail" ;;
+    *) echo "failed (exit $(cat "$1.fail"); 124 = timeout after $TIMEOUT s)" ;;
+    esac
+}
 result() { # FILE -> "wall CPU", or "failed failed"
     if [ -f "$1.ok" ]; then
         cat "$1.ok"
@@ -240,16 +249,27 @@ large() {
     knn="mpiexec -n $NP $HERE/rank_time.sh $ld/rss-knn $APPS/adkit-knn --k 91 --force --out $ld/nn.h5 $X:/data"
     sktsne="$PY $HERE/sklearn_side.py tsne $X $THREADS"
     skknn="$PY $HERE/sklearn_side.py knn $X $THREADS 91"
-    log "large: adkit-tsne on $NP ranks (load $(load))"
-    timed "$ld/t-tsne" $tsne >"$ld/tsne.out"
-    log "large: scikit-learn TSNE on $THREADS threads (load $(load))"
-    timed "$ld/t-sktsne" env OMP_NUM_THREADS="$THREADS" OPENBLAS_NUM_THREADS="$THREADS" $sktsne \
-        >"$ld/sktsne.out"
-    log "large: adkit-knn --k 91 on $NP ranks (load $(load))"
-    timed "$ld/t-knn" $knn >"$ld/knn.out" 2>&1
-    log "large: scikit-learn NearestNeighbors(91) on $THREADS threads (load $(load))"
-    timed "$ld/t-skknn" env OMP_NUM_THREADS="$THREADS" OPENBLAS_NUM_THREADS="$THREADS" $skknn \
-        >"$ld/skknn.out"
+    for part in tsne sktsne knn skknn; do # a part left out of LARGE_PARTS: "not run"
+        case " $LARGE_PARTS " in *" $part "*) ;; *) echo "not run (LARGE_PARTS)" >"$ld/t-$part.fail" ;; esac
+    done
+    if [ ! -f "$ld/t-tsne.fail" ]; then
+        log "large: adkit-tsne on $NP ranks (load $(load))"
+        timed "$ld/t-tsne" $tsne >"$ld/tsne.out"
+    fi
+    if [ ! -f "$ld/t-sktsne.fail" ]; then
+        log "large: scikit-learn TSNE on $THREADS threads (load $(load))"
+        timed "$ld/t-sktsne" env OMP_NUM_THREADS="$THREADS" OPENBLAS_NUM_THREADS="$THREADS" \
+            $sktsne >"$ld/sktsne.out"
+    fi
+    if [ ! -f "$ld/t-knn.fail" ]; then
+        log "large: adkit-knn --k 91 on $NP ranks (load $(load))"
+        timed "$ld/t-knn" $knn >"$ld/knn.out" 2>&1
+    fi
+    if [ ! -f "$ld/t-skknn.fail" ]; then
+        log "large: scikit-learn NearestNeighbors(91) on $THREADS threads (load $(load))"
+        timed "$ld/t-skknn" env OMP_NUM_THREADS="$THREADS" OPENBLAS_NUM_THREADS="$THREADS" \
+            $skknn >"$ld/skknn.out"
+    fi
 
     echo "## 2. Synthetic blobs ($N x $D, $CENTERS centres): t-SNE phases and the kNN search"
     echo
@@ -270,26 +290,26 @@ large() {
         set -- "$1" "$2" $("$PY" "$HERE/helpers.py" attrs "$ld/emb.h5")
         echo "| adkit-tsne, $NP ranks | $1 | $2 | $5 | $6 | $7 | $3 | $4 | $(rss_ranks "$ld/rss-tsne") per rank |"
     else
-        echo "| adkit-tsne, $NP ranks | failed (exit $(cat "$ld/t-tsne.fail"); 124 = timeout after $TIMEOUT s) | | | | | | | |"
+        echo "| adkit-tsne, $NP ranks | $(failtext "$ld/t-tsne") | | | | | | | |"
     fi
     if [ -f "$ld/t-sktsne.ok" ]; then
         set -- $(cat "$ld/sktsne.out")
         echo "| scikit-learn TSNE, $THREADS threads | $(cut -d' ' -f1 "$ld/t-sktsne.ok") (fit $1) | $2 (fit) | | | | $3 | $4 | $(mib "$6") MiB ($(mib "$5") MiB after reading X) |"
     else
-        echo "| scikit-learn TSNE, $THREADS threads | failed (exit $(cat "$ld/t-sktsne.fail"); 124 = timeout after $TIMEOUT s) | | | | | | | |"
+        echo "| scikit-learn TSNE, $THREADS threads | $(failtext "$ld/t-sktsne") | | | | | | | |"
     fi
     if [ -f "$ld/t-knn.ok" ]; then
         set -- $(cat "$ld/t-knn.ok")
         own=$(sed -n 's/.* ranks, \([0-9.]*\) s$/\1/p' "$ld/knn.out" | head -n 1)
         echo "| adkit-knn --k 91, $NP ranks | $1 | $2 | ${own:-?} (program's own) | | | | | $(rss_ranks "$ld/rss-knn") per rank |"
     else
-        echo "| adkit-knn --k 91, $NP ranks | failed (exit $(cat "$ld/t-knn.fail"); 124 = timeout after $TIMEOUT s) | | | | | | | |"
+        echo "| adkit-knn --k 91, $NP ranks | $(failtext "$ld/t-knn") | | | | | | | |"
     fi
     if [ -f "$ld/t-skknn.ok" ]; then
         set -- $(cat "$ld/skknn.out")
         echo "| scikit-learn NearestNeighbors(91), $THREADS threads | $(cut -d' ' -f1 "$ld/t-skknn.ok") | $2 (search) | $1 (fit + kneighbors) | | | | | $(mib "$4") MiB ($(mib "$3") MiB after reading X) |"
     else
-        echo "| scikit-learn NearestNeighbors(91), $THREADS threads | failed (exit $(cat "$ld/t-skknn.fail"); 124 = timeout after $TIMEOUT s) | | | | | | | |"
+        echo "| scikit-learn NearestNeighbors(91), $THREADS threads | $(failtext "$ld/t-skknn") | | | | | | | |"
     fi
     echo
     echo "(adkit: wall and CPU of the whole mpiexec process, phases from the attributes of" \
