@@ -3,7 +3,7 @@
 # machine or a second time on the same one:
 #   setup           scripts/setup.sh: packages, autoreconf, configure --enable-werror, build
 #   check           make check: unit suites + MPI integration tests at 1-4 ranks
-#   check-sanitize  make check-sanitize: ASan+UBSan build of its own, tests at 2 and 3 ranks
+#   check-sanitize  make check-sanitize: ASan+UBSan build of its own, tests at 3 ranks
 #   check-format    make check-format: clang-format over src/ apps/ tests/
 #   distcheck       make distcheck (tarball, read-only VPATH build, tests, install, distclean),
 #                   MPI tests at ADK_DISTCHECK_RANKS ranks (default 1); ADK_DISTCHECK=0 skips it

@@ -42,7 +42,7 @@ ranks() {
     echo "$ADK_TEST_RANKS"
 }
 # The rank count whose outputs every other one must equal bit for bit: the first one listed
-# (1 in make check; 2 in check-sanitize, which runs 2 and 3).
+# (1 in make check; 3 in check-sanitize, which runs only 3).
 R1=$(echo $ADK_TEST_RANKS | cut -d' ' -f1)
 
 ok() {
