@@ -422,67 +422,92 @@ static void print_csv(const params_t *m, const phase_t *ph)
     }
 }
 
-/* Where a series stops scaling: the first P below 50 % efficiency, and why; past PMAX the
- * doubling goes on (strong scaling while a rank has at least one row) to say where it would. */
-static void verdict(const params_t *m, const phase_t *ph, int i, const proj_t *r, int np, int weak)
+/* Where a series stops scaling: the first P below 50 % efficiency and what dominates there;
+ * past PMAX the doubling goes on (strong scaling while a rank has at least one row). */
+typedef struct {
+    double phalf;    /* first P below 50 %, 0: none */
+    int within;      /* phalf <= PMAX */
+    int slower;      /* strong: first P whose time is not below the previous one's, 0: none */
+    double eff_last; /* efficiency at PMAX */
+    proj_t h;        /* the projection at phalf */
+    const char *why;
+} stop_t;
+
+static stop_t stops(const params_t *m, const phase_t *ph, int i, const proj_t *r, int np, int weak)
 {
-    int half = -1, slower = -1;
-    double phalf = 0;
-    proj_t h = r[0];
+    stop_t v = {0, 0, 0, r[np - 1].eff, r[0], ""};
+    double s = serial_of(ph, i);
+    proj_t base = project(m, &ph[i], i, s, 1, weak ? m->npr : m->n);
     for (int j = 1; j < np; j++) {
-        if (half < 0 && r[j].eff < 0.5) {
-            half = j;
-            phalf = (double)(1 << j);
-            h = r[j];
+        if (v.phalf == 0 && r[j].eff < 0.5) {
+            v.phalf = (double)(1 << j);
+            v.within = 1;
+            v.h = r[j];
         }
-        if (!weak && slower < 0 && r[j].t >= r[j - 1].t) {
-            slower = j;
+        if (!weak && v.slower == 0 && r[j].t >= r[j - 1].t) {
+            v.slower = 1 << j;
         }
     }
-    if (half < 0) {
-        double s = serial_of(ph, i);
-        proj_t base = project(m, &ph[i], i, s, 1, weak ? m->npr : m->n);
-        for (double p = 2.0 * (1 << (np - 1)); p <= 1e12; p *= 2) {
-            double n = weak ? m->npr * p : m->n;
-            if (!weak && n / p < 1) {
-                break;
-            }
-            proj_t x = project(m, &ph[i], i, s, p, n);
-            x.eff = weak ? base.t / x.t : base.t / (p * x.t);
-            if (x.eff < 0.5) {
-                phalf = p;
-                h = x;
-                break;
-            }
+    for (double p = 2.0 * (1 << (np - 1)); v.phalf == 0 && p <= 1e12; p *= 2) {
+        double n = weak ? m->npr * p : m->n;
+        if (!weak && n / p < 1) {
+            break;
         }
-        printf("Efficiency stays at or above 50 %% up to P = %d (%.1f %% there); ", 1 << (np - 1),
-               100 * r[np - 1].eff);
-        if (phalf > 0) {
-            printf("it would fall below 50 %% at P = %.0f (N/P = %.3g rows)", phalf,
-                   (weak ? m->npr * phalf : m->n) / phalf);
-        } else {
-            printf("it would not fall below 50 %% before a rank has less than one row");
+        proj_t x = project(m, &ph[i], i, s, p, n);
+        x.eff = weak ? base.t / x.t : base.t / (p * x.t);
+        if (x.eff < 0.5) {
+            v.phalf = p;
+            v.h = x;
         }
+    }
+    if (v.phalf > 0) {
+        /* strong: what dominates the time there; weak: what grew most since P = 1 */
+        double c = v.h.compute - (weak ? base.compute : 0);
+        double sr = v.h.serial - (weak ? base.serial : 0), cm = v.h.comm;
+        v.why = cm >= c && cm >= sr ? "communication"
+                : sr >= c           ? "the work every rank repeats"
+                : weak              ? "compute per rank (the work grows faster than N)"
+                                    : "compute";
+    }
+    return v;
+}
+
+static void verdict(const params_t *m, const stop_t *v, int np, int weak)
+{
+    if (v->within) {
+        printf("Efficiency falls below 50 %% at P = %.0f (%.1f %%)", v->phalf, 100 * v->h.eff);
     } else {
-        printf("Efficiency falls below 50 %% at P = %.0f (%.1f %%)", phalf, 100 * h.eff);
+        printf("Efficiency stays at or above 50 %% up to P = %d (%.1f %% there); ", 1 << (np - 1),
+               100 * v->eff_last);
+        if (v->phalf > 0) {
+            printf("it would fall below 50 %% at P = %.0f (N/P = %.3g rows)", v->phalf,
+                   (weak ? m->npr * v->phalf : m->n) / v->phalf);
+        } else {
+            printf("%s", weak ? "it would not fall below 50 % by P = 10^12"
+                              : "it would not fall below 50 % before a rank has less than one "
+                                "row");
+        }
     }
-    if (phalf > 0) {
-        /* strong: what dominates the time; weak: what grew since P = 1 */
-        proj_t b = project(m, &ph[i], i, serial_of(ph, i), 1, weak ? m->npr : m->n);
-        double c = h.compute - (weak ? b.compute : 0), sr = h.serial - (weak ? b.serial : 0),
-               cm = h.comm;
-        const char *why =
-            cm >= c && cm >= sr ? "communication"
-            : sr >= c           ? "the work every rank repeats"
-                      : (weak ? "compute per rank (the work grows faster than N)" : "compute");
-        printf(": %s %s (compute %.3g s, repeated %.3g s, communication %.3g s)", why,
-               weak ? "grew most" : "dominates", h.compute, h.serial, h.comm);
+    if (v->phalf > 0) {
+        printf(": %s %s (compute %.3g s, repeated %.3g s, communication %.3g s)", v->why,
+               weak ? "grew most" : "dominates", v->h.compute, v->h.serial, v->h.comm);
     }
     printf(".");
-    if (slower > 0) {
-        printf(" Time stops falling at P = %d.", 1 << slower);
+    if (v->slower > 0) {
+        printf(" Time stops falling at P = %d.", v->slower);
     }
     printf("\n");
+}
+
+/* One line of the summary table: efficiency at PMAX, where it drops below 50 %, why. */
+static void summary_cell(const stop_t *v, int weak)
+{
+    printf(" %.1f %% | ", 100 * v->eff_last);
+    if (v->phalf > 0) {
+        printf("%s%.0f | %s |", v->within ? "" : "beyond: ", v->phalf, v->why);
+    } else {
+        printf("%s | - |", weak ? "none by P = 10^12" : "none while N/P >= 1");
+    }
 }
 
 static void print_md(const params_t *m, const phase_t *ph, const char *csv)
@@ -555,6 +580,29 @@ static void print_md(const params_t *m, const phase_t *ph, const char *csv)
            "(reading, checks), which the model leaves out; the thresholds' model is an upper "
            "bound (every target open in every round).\n");
 
+    printf("\n## Where each phase stops scaling\n\n");
+    printf("Strong: N = %.4g; weak: %.4g rows per rank. \"Below 50 %%\" is the first P = 2^j "
+           "with efficiency under 50 %% (\"beyond\": past P = %d, extrapolated by the same "
+           "model); \"why\" names the largest part of the time there (strong) or the part that "
+           "grew most since P = 1 (weak).\n\n",
+           m->n, m->npr, m->pmax);
+    printf("| phase | strong: efficiency at P = %d | strong: below 50 %% at P | why | weak: "
+           "efficiency at P = %d | weak: below 50 %% at P | why |\n",
+           m->pmax, m->pmax);
+    printf("|---|---|---|---|---|---|---|\n");
+    for (int i = 0; i < NPH; i++) {
+        if (!ph[i].have1) {
+            continue;
+        }
+        printf("| %s |", phase_names[i]);
+        for (int w = 0; w < 2; w++) {
+            series(m, ph, i, w, r, &np);
+            stop_t v = stops(m, ph, i, r, np, w);
+            summary_cell(&v, w);
+        }
+        printf("\n");
+    }
+
     for (int w = 0; w < 2; w++) {
         if (w) {
             printf("\n## Weak scaling: %.4g rows per rank (N = %.4g at P = %d)\n\n", m->npr,
@@ -576,7 +624,8 @@ static void print_md(const params_t *m, const phase_t *ph, const char *csv)
                        fmt_bytes(r[j].bytes, b1, 32), 100 * r[j].eff);
             }
             printf("\n");
-            verdict(m, ph, i, r, np, w);
+            stop_t v = stops(m, ph, i, r, np, w);
+            verdict(m, &v, np, w);
             printf("\n");
         }
     }
