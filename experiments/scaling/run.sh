@@ -22,11 +22,14 @@
 # ranks to within the commit; io_s, mpi_s, compute_s are max over ranks; bytes_sent is the max
 # over ranks of the payload handed to MPI. REPS repetitions, medians (seconds_min/max: range).
 # A rank count above this machine's cores is marked oversubscribed=1: correctness and bytes only.
+# identical: strong scaling, whether the phase's outputs (centroids and labels, thresholds,
+# epsilon, embedding) are the bits of the first rank count of RANKS ("ref"): 1 or 0.
 #
 # env: N (200000) D (32) K (64) ITERS (12) ITERS_LO (2) RANKS ("1 2") REPS (3)
 #      NPR (N / 2: weak scaling rows per rank) TSNE_N (4000) TSNE_NPR (TSNE_N / 2)
 #      TSNE_ITERS (400) TSNE_ITERS_LO (300) OUTDIR (experiments/results/scaling) DATE (today, UTC)
 #      MPIEXEC (mpiexec) MPIFLAGS (e.g. "--bind-to core") PLOT (1) MODEL (1) WORK (scratch dir)
+#      RETRY (2: a rank count's job runs again when a per-iteration difference is not positive)
 #
 # The recorded run (on a quiet machine; 4,000,000 x 32 takes 1 GiB per data file):
 #   N=4000000 D=32 K=64 RANKS="1 2" REPS=3 experiments/scaling/run.sh build strong
@@ -63,11 +66,13 @@ MPIEXEC=${MPIEXEC:-mpiexec}
 MPIFLAGS=${MPIFLAGS:-}
 PLOT=${PLOT:-1}
 MODEL=${MODEL:-1}
+RETRY=${RETRY:-2}
 PY=/usr/bin/python3
 APPS=$BUILD/apps
 H5CMP=$BUILD/tests/tools/adk-h5cmp
 MODELBIN=$BUILD/experiments/scaling/adk-scaling-model
 CORES=$(nproc)
+R1=$(echo $RANKS | cut -d' ' -f1) # the rank count whose outputs the others must equal bit for bit
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 export OPENBLAS_NUM_THREADS=1
 
@@ -132,10 +137,12 @@ job() {
     mpirun_np "$2" "$APPS/adkit" run "$WORK/$1.steps" >"$WORK/$1.log" 2>&1 ||
         { cat "$WORK/$1.log" >&2; die "adkit run $WORK/$1.steps on $2 ranks failed"; }
 }
-# warn when a per-iteration difference is not positive: the runs are too short for the noise
-positive() { # PHASE NP "seconds ..."
-    echo "$3" | awk '{ exit !($1 > 0) }' ||
-        log "WARNING: $1 at $2 ranks: $3 s per iteration is not positive: raise the sizes or iterations"
+# positive PHASE NP "seconds ...": is a per-iteration difference positive? (else a warning: the
+# runs are too short for the noise)
+positive() {
+    echo "$3" | awk '{ exit !($1 > 0) }' && return 0
+    log "WARNING: $1 at $2 ranks: $3 s per iteration is not positive: raise the sizes or iterations"
+    return 1
 }
 
 # gen_data TAG N NTSNE: the k-means data, the labelled F1 data (and its Gaussian, fitted once,
@@ -154,6 +161,34 @@ EOF
     fi
 }
 
+# same PHASE NP FILE DSET...: are the phase's outputs the bits of the first rank count's? Writes
+# WORK/same-PHASE: "ref" (the first rank count, whose outputs are kept), 1, 0, or NA (weak
+# scaling: other data at every rank count)
+same() {
+    _ph=$1
+    _p=$2
+    shift 2
+    _r=NA
+    if [ "$MODE_NOW" = strong ]; then
+        if [ "$_p" = "$R1" ]; then
+            _r=ref
+            mkdir -p "$WORK/ref"
+        else
+            _r=1
+        fi
+        while [ $# -gt 0 ]; do
+            if [ "$_r" = ref ]; then
+                cp "$WORK/$1" "$WORK/ref/$1"
+            elif ! "$H5CMP" cmp "$WORK/ref/$1" "$2" "$WORK/$1" "$2" >/dev/null 2>&1; then
+                _r=0
+                log "WARNING: $_ph at $_p ranks: $1:$2 differs from its bits at $R1 rank(s)"
+            fi
+            shift 2
+        done
+    fi
+    echo "$_r" >"$WORK/same-$_ph"
+}
+
 # measure MODE NP N NTSNE TAG: one repetition of every phase, in one MPI job; lines appended to
 # WORK/raw-MODE: "np phase per n seconds io_s mpi_s compute_s bytes bytes_total knn_s load1"
 measure() {
@@ -163,9 +198,7 @@ measure() {
     _nt=$4
     _tag=$5
     _raw=$WORK/raw-$_m
-    _load=$(cut -d' ' -f1 /proc/loadavg)
     _w=$WORK
-    cp "$WORK/gauss-$_tag.h5" "$WORK/g.h5" # select adds /epsilon to the fitted model
     {
         for it in "$ITERS_LO" "$ITERS"; do
             echo "adkit-kmeans --timings --quiet --k $K --init random --n-init 1 --seed 1" \
@@ -181,30 +214,49 @@ measure() {
                 "'$_w/tsne-$_tag.h5:/data'"
         done
     } >"$WORK/phases.steps"
-    job phases "$_np"
-
-    _i0=$(attr "$WORK/m$ITERS_LO.h5" / n_iter)
-    _i1=$(attr "$WORK/m$ITERS.h5" / n_iter)
-    [ "$_i1" -gt "$_i0" ] || die "k-means stopped after $_i1 iterations at most (strict convergence): raise N or lower ITERS"
-    _v=$(per_iter "$(acct "$WORK/m$ITERS.h5")" "$(acct "$WORK/m$ITERS_LO.h5")" $((_i1 - _i0)))
-    positive kmeans "$_np" "$_v"
-    echo "$_np kmeans iteration $_n $_v NA $_load" >>"$_raw"
-    echo "$_np threshold run $_n $(acct "$WORK/thr.h5") NA $_load" >>"$_raw"
-    echo "$_np f1 run $_n $(acct "$WORK/g.h5") NA $_load" >>"$_raw"
-    _i0=$(attr "$WORK/e$TSNE_ITERS_LO.h5" /embedding n_iter)
-    _i1=$(attr "$WORK/e$TSNE_ITERS.h5" /embedding n_iter)
-    [ "$_i1" -gt "$_i0" ] || die "t-SNE stopped after $_i1 iterations at most: raise TSNE_N"
-    _v=$(per_iter "$(acct "$WORK/e$TSNE_ITERS.h5")" "$(acct "$WORK/e$TSNE_ITERS_LO.h5")" \
-        $((_i1 - _i0)))
-    positive tsne "$_np" "$_v"
-    echo "$_np tsne iteration $_nt $_v $(attr "$WORK/e$TSNE_ITERS.h5" /embedding seconds_neighbours)" \
-        "$_load" >>"$_raw"
+    # A per-iteration difference that is not positive means the machine's noise beat the
+    # iterations' time (tiny sizes, a loaded machine): the whole job is run again, RETRY times.
+    _try=0
+    while :; do
+        _load=$(cut -d' ' -f1 /proc/loadavg)
+        cp "$WORK/gauss-$_tag.h5" "$WORK/g.h5" # select adds /epsilon to the fitted model
+        job phases "$_np"
+        _i0=$(attr "$WORK/m$ITERS_LO.h5" / n_iter)
+        _i1=$(attr "$WORK/m$ITERS.h5" / n_iter)
+        [ "$_i1" -gt "$_i0" ] ||
+            die "k-means stopped after $_i1 iterations at most (strict convergence): raise N or lower ITERS"
+        _vk=$(per_iter "$(acct "$WORK/m$ITERS.h5")" "$(acct "$WORK/m$ITERS_LO.h5")" $((_i1 - _i0)))
+        _i0=$(attr "$WORK/e$TSNE_ITERS_LO.h5" /embedding n_iter)
+        _i1=$(attr "$WORK/e$TSNE_ITERS.h5" /embedding n_iter)
+        [ "$_i1" -gt "$_i0" ] || die "t-SNE stopped after $_i1 iterations at most: raise TSNE_N"
+        _vt=$(per_iter "$(acct "$WORK/e$TSNE_ITERS.h5")" "$(acct "$WORK/e$TSNE_ITERS_LO.h5")" \
+            $((_i1 - _i0)))
+        if positive kmeans "$_np" "$_vk" && positive tsne "$_np" "$_vt"; then
+            break
+        fi
+        _try=$((_try + 1))
+        [ "$_try" -le "$RETRY" ] || {
+            log "WARNING: kept after $RETRY retries"
+            break
+        }
+        log "running the $_np-rank job again ($_try/$RETRY)"
+    done
+    same kmeans "$_np" m$ITERS.h5 /centroids a$ITERS.h5 /cluster
+    same threshold "$_np" thr.h5 /thresholds
+    same f1 "$_np" g.h5 /epsilon
+    same tsne "$_np" e$TSNE_ITERS.h5 /embedding
+    echo "$_np kmeans iteration $_n $_vk NA $_load $(cat "$WORK/same-kmeans")" >>"$_raw"
+    echo "$_np threshold run $_n $(acct "$WORK/thr.h5") NA $_load $(cat "$WORK/same-threshold")" \
+        >>"$_raw"
+    echo "$_np f1 run $_n $(acct "$WORK/g.h5") NA $_load $(cat "$WORK/same-f1")" >>"$_raw"
+    echo "$_np tsne iteration $_nt $_vt $(attr "$WORK/e$TSNE_ITERS.h5" /embedding seconds_neighbours)" \
+        "$_load $(cat "$WORK/same-tsne")" >>"$_raw"
 }
 
 # csv MODE: medians over the repetitions of each (ranks, phase), in run order
 csv() {
     _m=$1
-    echo "date,commit,machine,cores,mode,ranks,oversubscribed,n,d,k,phase,per,reps,seconds,seconds_min,seconds_max,io_s,mpi_s,compute_s,bytes_sent,bytes_total,knn_s,load1"
+    echo "date,commit,machine,cores,mode,ranks,oversubscribed,n,d,k,phase,per,reps,seconds,seconds_min,seconds_max,io_s,mpi_s,compute_s,bytes_sent,bytes_total,knn_s,load1,identical"
     awk -v date="$DATE" -v commit="$COMMIT" -v machine="$MACHINE" -v cores="$CORES" -v mode="$_m" \
         -v d="$D" -v k="$K" '
     function median(key, c,   m, i, j, t, a) {
@@ -219,17 +271,18 @@ csv() {
         if (!(key in cnt)) { order[++nk] = key; per[key] = $3; n[key] = $4 }
         c = ++cnt[key]
         for (f = 5; f <= 12; f++) v[key, f, c] = $f
+        if (c == 1 || $13 == "0") same[key] = $13 # any repetition that differs is reported
     }
     END {
         for (i = 1; i <= nk; i++) {
             key = order[i]; split(key, kp, " ")
             s = median(key, 5); smin = lo; smax = hi
             knn = v[key, 11, 1] == "NA" ? "" : sprintf("%.6g", median(key, 11))
-            printf "%s,%s,%s,%s,%s,%s,%d,%s,%s,%s,%s,%s,%d,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.10g,%.10g,%s,%s\n",
+            printf "%s,%s,%s,%s,%s,%s,%d,%s,%s,%s,%s,%s,%d,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.10g,%.10g,%s,%s,%s\n",
                 date, commit, machine, cores, mode, kp[1], (kp[1] + 0 > cores + 0), n[key], d,
                 (kp[2] == "tsne" ? 0 : k), kp[2], per[key], cnt[key], s, smin, smax,
                 median(key, 6), median(key, 7), median(key, 8), median(key, 9), median(key, 10),
-                knn, median(key, 12)
+                knn, median(key, 12), same[key]
         }
     }' "$WORK/raw-$_m"
 }
@@ -237,6 +290,7 @@ csv() {
 study() { # MODE
     _m=$1
     : >"$WORK/raw-$_m"
+    MODE_NOW=$_m
     for np in $RANKS; do
         if [ "$np" -gt "$CORES" ]; then
             log "$_m: $np ranks on $CORES cores: oversubscribed (correctness and bytes only)"

@@ -2,7 +2,7 @@
 # The scaling study (experiments/scaling/) at a tiny size, strong scaling at 1, 2 and 3 ranks (3
 # oversubscribed on 2 cores; 1 and 2 under the sanitizers): the CSV has its columns and one row
 # per phase and rank count, marks oversubscribed runs, bytes sent are 0 at 1 rank and positive
-# at more; a Lloyd iteration sends exactly the adk_repro accumulator the model assumes; the
+# at more, every phase's outputs are the bits of 1 rank's; a Lloyd iteration sends exactly the adk_repro accumulator the model assumes; the
 # model's 1-rank time at the measured size is the measured time, and its strong-scaling
 # efficiency never rises with P; a CSV without a phase is refused; the report and plots exist.
 . "$ADK_SRCDIR/tests/mpi/lib.sh"
@@ -12,14 +12,14 @@ RK="1 2 3"
 N=30000
 D=8
 K=16
-TN=250
+TN=400
 OUT=$WORK/out
 MODELBIN=$ADK_BUILDDIR/experiments/scaling/adk-scaling-model
 CSV=$OUT/strong-test.csv
 PHASES="kmeans threshold f1 tsne"
 
-check "run.sh strong at ranks $RK" env N=$N D=$D K=$K ITERS=17 ITERS_LO=2 RANKS="$RK" REPS=1 \
-    TSNE_N=$TN TSNE_ITERS=400 TSNE_ITERS_LO=250 OUTDIR="$OUT" DATE=test WORK="$WORK/s" \
+check "run.sh strong at ranks $RK" env N=$N D=$D K=$K ITERS=32 ITERS_LO=2 RANKS="$RK" REPS=1 \
+    TSNE_N=$TN TSNE_ITERS=450 TSNE_ITERS_LO=250 OUTDIR="$OUT" DATE=test WORK="$WORK/s" \
     MPIEXEC="$ADK_MPIEXEC" timeout -k 10 120 "$ADK_SRCDIR/experiments/scaling/run.sh" \
     "$ADK_BUILDDIR" strong
 [ -f "$CSV" ] || {
@@ -35,7 +35,8 @@ field() {
 
 has_columns() {
     _h=$(head -n 1 "$CSV")
-    for _c in ranks n d k phase seconds io_s mpi_s compute_s bytes_sent reps oversubscribed; do
+    for _c in ranks n d k phase seconds io_s mpi_s compute_s bytes_sent reps oversubscribed \
+        identical; do
         echo ",$_h," | grep -q ",$_c," || { echo "no column $_c"; return 1; }
     done
 }
@@ -78,6 +79,19 @@ over_ok() {
     done
 }
 check "runs with more ranks than cores are marked oversubscribed" over_ok
+
+# every phase's outputs at 2 and 3 ranks are the bits of 1 rank's (run.sh compares them)
+same_ok() {
+    for _ph in $PHASES; do
+        [ "$(field identical 1 "$_ph")" = ref ] || { echo "$_ph: 1 rank is not the reference"; return 1; }
+        for _p in $RK; do
+            [ "$_p" = 1 ] && continue
+            [ "$(field identical "$_p" "$_ph")" = 1 ] ||
+                { echo "$_ph at $_p ranks: outputs differ from 1 rank's"; return 1; }
+        done
+    done
+}
+check "outputs identical to 1 rank's at every rank count" same_ok
 
 # one adk_repro allreduce per Lloyd iteration: K x D + 1 reals of 4 int64 limbs, K + 2 counters,
 # one flag, and the 8-byte status agreement after it (the model's formula), per rank
