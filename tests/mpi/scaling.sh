@@ -2,9 +2,10 @@
 # The scaling study (experiments/scaling/) at a tiny size, strong scaling at 1, 2 and 3 ranks (3
 # oversubscribed on 2 cores; 1 and 2 under the sanitizers): the CSV has its columns and one row
 # per phase and rank count, marks oversubscribed runs, bytes sent are 0 at 1 rank and positive
-# at more, every phase's outputs are the bits of 1 rank's; a Lloyd iteration sends exactly the adk_repro accumulator the model assumes; the
-# model's 1-rank time at the measured size is the measured time, and its strong-scaling
-# efficiency never rises with P; a CSV without a phase is refused; the report and plots exist.
+# at more, every phase's outputs are the bits of 1 rank's; a Lloyd iteration sends exactly the
+# adk_repro accumulator the model assumes; the model's 1-rank time at the measured size is the
+# measured time, and its strong-scaling efficiency never rises with P; a CSV without a phase is
+# refused; the report and plots exist.
 . "$ADK_SRCDIR/tests/mpi/lib.sh"
 
 RK="1 2 3"
