@@ -525,10 +525,11 @@ ADK_AVX512 static void sq_assigned_avx512(const double *rows, const int32_t *lab
 
 #define ADK_AVX2 __attribute__((target("avx2,fma")))
 
-/* The AVX2 tile: TROWS rows x up to TPANELS panels of 4 centres. 16 ymm registers hold the
- * TROWS * TPANELS accumulators, the TROWS broadcast row values and a centre vector (4 x 3 panels
- * measured fastest at D = 32, K = 64: experiments/bench-lloyd/README.md). The row count divides
- * ADK_DIST_CHUNK, so tiles never cross a chunk. -D overrides exist for those measurements only. */
+/* The AVX2 tile: TROWS rows x up to TPANELS panels of 4 centres. 16 ymm registers hold the 12
+ * accumulators of 4 rows x 12 centres, the 3 centre vectors and one broadcast row value (the
+ * shapes timed at D = 32, K = 64 by experiments/bench-lloyd/shapes.sh: 4 x 12 and 4 x 8 ahead of
+ * 2 x 24, 2 x 16 and 1 x 24). The row count divides ADK_DIST_CHUNK, so tiles never cross a chunk.
+ * The -D overrides exist for shapes.sh only. */
 #ifndef ADK_AVX2_ROWS
 #define ADK_AVX2_ROWS 4
 #endif
@@ -558,17 +559,33 @@ _Static_assert(ADK_DIST_CHUNK % TROWS == 0 && TPANELS >= 1 && TPANELS <= 6, "AVX
         }                                                                                          \
         for (size_t j = 0; j < d; j++) {                                                           \
             const double *pj = pack + (j * np + p0) * PANEL2;                                      \
-            __m256d b[TROWS];                                                                      \
-            _Pragma("GCC unroll 8") for (int r = 0; r < TROWS; r++)                                \
-            {                                                                                      \
-                b[r] = _mm256_broadcast_sd(x + (size_t)r * d + j);                                 \
-            }                                                                                      \
-            _Pragma("GCC unroll 8") for (int v = 0; v < V; v++)                                    \
-            {                                                                                      \
-                __m256d cv = _mm256_loadu_pd(pj + v * PANEL2);                                     \
+            if (V * (TROWS + 1) + 1 <= 16) { /* V centre vectors live, one broadcast at a time */  \
+                __m256d cv[V];                                                                     \
+                _Pragma("GCC unroll 8") for (int v = 0; v < V; v++)                                \
+                {                                                                                  \
+                    cv[v] = _mm256_loadu_pd(pj + v * PANEL2);                                      \
+                }                                                                                  \
                 _Pragma("GCC unroll 8") for (int r = 0; r < TROWS; r++)                            \
                 {                                                                                  \
-                    acc[r][v] = _mm256_fmadd_pd(b[r], cv, acc[r][v]);                              \
+                    __m256d b = _mm256_broadcast_sd(x + (size_t)r * d + j);                        \
+                    _Pragma("GCC unroll 8") for (int v = 0; v < V; v++)                            \
+                    {                                                                              \
+                        acc[r][v] = _mm256_fmadd_pd(b, cv[v], acc[r][v]);                          \
+                    }                                                                              \
+                }                                                                                  \
+            } else { /* TROWS broadcasts live, one centre vector at a time */                      \
+                __m256d b[TROWS];                                                                  \
+                _Pragma("GCC unroll 8") for (int r = 0; r < TROWS; r++)                            \
+                {                                                                                  \
+                    b[r] = _mm256_broadcast_sd(x + (size_t)r * d + j);                             \
+                }                                                                                  \
+                _Pragma("GCC unroll 8") for (int v = 0; v < V; v++)                                \
+                {                                                                                  \
+                    __m256d cv = _mm256_loadu_pd(pj + v * PANEL2);                                 \
+                    _Pragma("GCC unroll 8") for (int r = 0; r < TROWS; r++)                        \
+                    {                                                                              \
+                        acc[r][v] = _mm256_fmadd_pd(b[r], cv, acc[r][v]);                          \
+                    }                                                                              \
                 }                                                                                  \
             }                                                                                      \
         }                                                                                          \
@@ -581,7 +598,7 @@ _Static_assert(ADK_DIST_CHUNK % TROWS == 0 && TPANELS >= 1 && TPANELS <= 6, "AVX
             {                                                                                      \
                 __m256d dv = _mm256_fnmadd_pd(two, acc[r][v], cn);                                 \
                 __m256d lt = _mm256_cmp_pd(dv, mv[r], _CMP_LT_OQ);                                 \
-                mv[r] = _mm256_blendv_pd(mv[r], dv, lt);                                           \
+                mv[r] = _mm256_min_pd(dv, mv[r]); /* dv < mv ? dv : mv, as lt */                   \
                 mi[r] = _mm256_blendv_pd(mi[r], id, lt);                                           \
             }                                                                                      \
         }                                                                                          \
@@ -612,11 +629,17 @@ ADK_AVX2 static void argmin_avx2(adk_dist_ws_t *ws, size_t k, const double *src,
             mv[r] = _mm256_set1_pd(INFINITY);
             mi[r] = _mm256_setzero_pd();
         }
-        size_t p0 = 0;
-        for (; np - p0 >= TPANELS; p0 += TPANELS) {
+        /* whole tiles; a last lone panel shares the tile before (its 4 chains alone would wait on
+         * the FMA latency); the order of the tiles does not change a bit of the result */
+        size_t p0 = 0, rest = np % TPANELS, split = rest == 1 && np > TPANELS;
+        for (; np - p0 >= TPANELS + split * TPANELS; p0 += TPANELS) {
             tiles[TPANELS](x, d, ws->pack, np, ws->pcn, p0, mv, mi);
         }
-        if (np > p0) {
+        if (split) {
+            size_t a = (TPANELS + 2) / 2;
+            tiles[a](x, d, ws->pack, np, ws->pcn, p0, mv, mi);
+            tiles[TPANELS + 1 - a](x, d, ws->pack, np, ws->pcn, p0 + a, mv, mi);
+        } else if (np > p0) {
             tiles[np - p0](x, d, ws->pack, np, ws->pcn, p0, mv, mi);
         }
         for (int r = 0; r < TROWS;

@@ -3,7 +3,8 @@
  * them) against 64 centres, one core: the AVX2 tile shape is chosen from this (see shapes.sh,
  * which builds adk_dist.c once per shape with -DADK_AVX2_ROWS=R -DADK_AVX2_PANELS=V).
  *
- *   avx2_shapes N KERNEL...   (KERNEL: blas, avx2, avx512); prints "KERNEL seconds" per kernel
+ *   avx2_shapes N KERNEL...   (KERNEL: blas, avx2, avx512); prints "KERNEL seconds" per kernel,
+ *                             the best of 5 passes in CPU seconds
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,10 +14,12 @@
 #include "adk_dist.h"
 #include "adk_rng.h"
 
+/* CPU time of this thread, not wall time: on a loaded machine the time other processes hold the
+ * core does not count (their cache traffic still does). */
 static double now(void)
 {
     struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 

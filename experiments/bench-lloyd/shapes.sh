@@ -4,6 +4,8 @@
 # kernels. From the repository root, after a build:
 #
 #   experiments/bench-lloyd/shapes.sh [N]        (default N = 400000)
+#
+# SHAPES="4x3 2x6" chooses the shapes (rows x panels), ROUNDS=3 the rounds.
 set -eu
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-$ROOT/build}
@@ -17,11 +19,18 @@ mkvar() { printf 'adk-print: ; @echo $(%s)\n' "$1" | make -s -C "$BUILD" -f Make
 cc=$(mkvar CC)
 cflags="$(mkvar CFLAGS) $(mkvar AM_CFLAGS) $(mkvar AM_CPPFLAGS) $(mkvar CPPFLAGS)"
 libs=$(mkvar ADK_LIBS | sed "s#src/libadkit.a#$BUILD/src/libadkit.a#")
-for shape in "4 3" "2 6" "4 2" "2 4" "1 6" "4 1"; do
-    set -- $shape
-    (cd "$BUILD" && $cc $cflags -DADK_AVX2_ROWS="$1" -DADK_AVX2_PANELS="$2" \
+SHAPES=${SHAPES:-"4x3 2x6 4x2 2x4 2x5 1x6"} # rows x panels of 4 centres
+for shape in $SHAPES; do
+    (cd "$BUILD" && $cc $cflags -DADK_AVX2_ROWS="${shape%x*}" -DADK_AVX2_PANELS="${shape#*x}" \
         -c "$ROOT/src/adk_dist.c" -o "$WORK/d.o" &&
-        $cc $cflags "$ROOT/experiments/bench-lloyd/avx2_shapes.c" "$WORK/d.o" $libs -o "$WORK/b")
-    echo "avx2 tile $1 rows x $(($2 * 4)) centres: $("$WORK/b" "$N" avx2)"
+        $cc $cflags "$ROOT/experiments/bench-lloyd/avx2_shapes.c" "$WORK/d.o" $libs -o "$WORK/b$shape")
 done
-echo "reference: $("$WORK/b" "$N" avx512 blas | tr '\n' ' ')"
+# Rounds over the shapes, each timed beside the AVX-512 kernel in the same process moments later
+# (where the CPU has it), so a loaded machine still gives a usable ratio; the best of each.
+for round in $(seq "${ROUNDS:-3}"); do
+    for shape in $SHAPES; do
+        echo "round $round, avx2 tile ${shape%x*} rows x $((${shape#*x} * 4)) centres:" \
+            $("$WORK/b$shape" "$N" avx2 avx512 | cut -d' ' -f1,2)
+    done
+done
+echo "BLAS: $("$WORK/b$shape" "$N" blas | cut -d' ' -f1,2)"
