@@ -213,8 +213,7 @@ ADK_CLI_MAIN(kmeans)
         {"assign", ADK_OPT_STR, &o.assign, "A.h5", "also write /cluster and /distance per row"},
         {"label-col", ADK_OPT_STR, &o.label_col, "COL", "CSV input: column to leave out (labels)"},
         {"kernel", ADK_OPT_STR, &o.kernel, "KIND",
-         "nearest-centre kernel: auto (the widest every rank's CPU has: avx512, then avx2, then "
-         "blas), blas, avx2, avx512"},
+         "nearest-centre kernel: auto (the widest every rank has), avx512, avx2, blas"},
         {"force", ADK_OPT_FLAG, &o.force, NULL, "replace existing output files"},
         {"require-convergence", ADK_OPT_FLAG, &o.require_conv, NULL,
          "exit with code 4 when max-iter is reached without convergence"},

@@ -198,6 +198,8 @@ for np in 1 3; do
     expect_fail "$np" 1 "unknown option '--kk'" "$O" -- "$KM" --kk 3 --out "$O" "$B:/good"
     expect_fail "$np" 1 "--out MODEL.h5 is required" - -- "$KM" --k 2 "$B:/good"
     expect_fail "$np" 1 "not an integer" "$O" -- "$KM" --k two --out "$O" "$B:/good"
+    expect_fail "$np" 1 "--kernel: 'avx' is not auto, blas, avx2 or avx512" "$O" -- "$KM" \
+        --kernel avx --out "$O" "$B:/good"
     expect_fail "$np" 2 "row 6: value 1e+160 in column 0 is too large" "$O" -- "$KM" --k 2 \
         --out "$O" "$B:/huge"
     expect_fail "$np" 1 "--n-init 1000000000: at most" "$O" -- "$KM" --k 2 --n-init 1000000000 \
