@@ -642,8 +642,8 @@ ADK_AVX2 static void argmin_avx2(adk_dist_ws_t *ws, size_t k, const double *src,
         } else if (np > p0) {
             tiles[np - p0](x, d, ws->pack, np, ws->pcn, p0, mv, mi);
         }
-        for (int r = 0; r < TROWS;
-             r++) { /* lanes: smallest value, then smallest index among them */
+        /* lanes: smallest value, then smallest index among them */
+        for (int r = 0; r < TROWS; r++) {
             double v[4], id[4];
             _mm256_storeu_pd(v, mv[r]);
             _mm256_storeu_pd(id, mi[r]);
