@@ -116,7 +116,8 @@ static int run(adk_ctx_t *ctx, void *opts, int npos, char **pos)
     }
     o->km.kernel = adk_dist_kernel_parse(o->kernel);
     if (o->km.kernel < 0) {
-        return ADK_ERR(ctx, ADK_EINVAL, "--kernel: '%s' is not auto, blas or avx512", o->kernel);
+        return ADK_ERR(ctx, ADK_EINVAL, "--kernel: '%s' is not auto, blas, avx2 or avx512",
+                       o->kernel);
     }
     const char *ckpath = o->checkpoint ? o->checkpoint : o->resume; /* --resume: there again */
     if (o->ckpt_every < 0 || (o->ckpt_every > 0 && !ckpath)) {
@@ -212,7 +213,7 @@ ADK_CLI_MAIN(kmeans)
         {"assign", ADK_OPT_STR, &o.assign, "A.h5", "also write /cluster and /distance per row"},
         {"label-col", ADK_OPT_STR, &o.label_col, "COL", "CSV input: column to leave out (labels)"},
         {"kernel", ADK_OPT_STR, &o.kernel, "KIND",
-         "nearest-centre kernel: auto (AVX-512 when every rank has it), blas, avx512"},
+         "nearest-centre kernel: auto (the widest every rank has), avx512, avx2, blas"},
         {"force", ADK_OPT_FLAG, &o.force, NULL, "replace existing output files"},
         {"require-convergence", ADK_OPT_FLAG, &o.require_conv, NULL,
          "exit with code 4 when max-iter is reached without convergence"},

@@ -19,6 +19,7 @@
 #include "adk_vec.h"
 
 #define PANEL 8     /* centres per AVX-512 vector */
+#define PANEL2 4    /* centres per AVX2 vector */
 #define PREFETCH 16 /* rows ahead that staging asks the memory system for */
 
 typedef double v8d __attribute__((vector_size(64)));
@@ -28,7 +29,8 @@ struct adk_dist_ws {
     adk_kernel_t kernel;
     double *rows; /* ADK_DIST_CHUNK x d padded (and optionally shifted) rows */
     double *dist; /* ADK_DIST_CHUNK x kmax distance block (BLAS kernel) */
-    double *pack; /* d x npanel x PANEL: centres transposed in panels (AVX-512 kernel) */
+    double *pack; /* d x npanel x PANEL: centres transposed in panels (fused kernels; AVX2's
+                     panels of PANEL2 fit in the same size) */
     double *pcn;  /* npanel x PANEL squared norms, +inf in the padding */
     int32_t *lab; /* ADK_DIST_CHUNK nearest centres */
     double *best; /* ADK_DIST_CHUNK minima */
@@ -195,23 +197,72 @@ void adk_dist_blocks_shifted(adk_dist_ws_t *ws, const adk_centres_t *c, const do
 /* ------------------------------------------------------------------------------------------ */
 /* Nearest-centre kernels                                                                     */
 
-int adk_dist_have_avx512(void)
+/* What the fused kernels need from the CPU (bits), less what the ADK_CPU_FEATURES test hook hides.
+ * The hook is read here only, at every call, so a test can change it on one rank. */
+enum { FEAT_AVX2 = 1, FEAT_AVX512 = 2 };
+
+static int cpu_features(void)
 {
+    int f = 0;
 #ifdef ADK_X86
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") != 0;
-#else
-    return 0;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        f |= FEAT_AVX2;
+    }
+    if (__builtin_cpu_supports("avx512f")) {
+        f |= FEAT_AVX512;
+    }
 #endif
+    const char *env = getenv("ADK_CPU_FEATURES");
+    if (env) { /* a list of names to keep: it can only hide, never add what would fault */
+        int keep = 0;
+        for (const char *t = env; *t;) {
+            size_t len = strcspn(t, ",");
+            if (len == 6 && strncmp(t, "avx512", 6) == 0) {
+                keep |= FEAT_AVX512;
+            } else if (len == 4 && strncmp(t, "avx2", 4) == 0) {
+                keep |= FEAT_AVX2;
+            }
+            t += len + (t[len] == ',');
+        }
+        f &= keep;
+    }
+    return f;
+}
+
+int adk_dist_have_avx512(void)
+{
+    return (cpu_features() & FEAT_AVX512) != 0;
+}
+
+int adk_dist_have_avx2(void)
+{
+    return (cpu_features() & FEAT_AVX2) != 0;
+}
+
+/* The feature bit a kernel needs (0: none). */
+static int kernel_feature(adk_kernel_t k)
+{
+    return k == ADK_KERNEL_AVX512 ? FEAT_AVX512 : k == ADK_KERNEL_AVX2 ? FEAT_AVX2 : 0;
+}
+
+/* The widest kernel a feature set allows. */
+static adk_kernel_t widest(int f)
+{
+    return f & FEAT_AVX512 ? ADK_KERNEL_AVX512 : f & FEAT_AVX2 ? ADK_KERNEL_AVX2 : ADK_KERNEL_BLAS;
+}
+
+int adk_dist_kernel_available(adk_kernel_t k)
+{
+    int need = kernel_feature(k);
+    return (cpu_features() & need) == need;
 }
 
 adk_kernel_t adk_dist_ws_set_kernel(adk_dist_ws_t *ws, adk_kernel_t kern)
 {
-    if (kern == ADK_KERNEL_AUTO) {
-        kern = adk_dist_have_avx512() ? ADK_KERNEL_AVX512 : ADK_KERNEL_BLAS;
-    }
-    if (kern == ADK_KERNEL_AVX512 && !adk_dist_have_avx512()) {
-        kern = ADK_KERNEL_BLAS;
+    int f = cpu_features(), need = kernel_feature(kern);
+    if (kern == ADK_KERNEL_AUTO || (f & need) != need) {
+        kern = widest(f);
     }
     ws->kernel = kern;
     return kern;
@@ -219,20 +270,23 @@ adk_kernel_t adk_dist_ws_set_kernel(adk_dist_ws_t *ws, adk_kernel_t kern)
 
 int adk_dist_agree_kernel(adk_ctx_t *ctx, adk_dist_ws_t *ws, adk_kernel_t kern)
 {
-    int have = adk_dist_have_avx512(), all = 0;
-    if (ADK_MPI_CALL(ctx, 1, MPI_INT,
-                     MPI_Allreduce(&have, &all, 1, MPI_INT, MPI_MIN, adk_ctx_comm(ctx))) !=
+    /* per feature, the lowest rank whose CPU lacks it (the rank count when none does) */
+    int f = cpu_features(), size = adk_ctx_size(ctx), rank = adk_ctx_rank(ctx);
+    int mine[2] = {f & FEAT_AVX2 ? size : rank, f & FEAT_AVX512 ? size : rank}, low[2] = {0, 0};
+    if (ADK_MPI_CALL(ctx, 2, MPI_INT,
+                     MPI_Allreduce(mine, low, 2, MPI_INT, MPI_MIN, adk_ctx_comm(ctx))) !=
         MPI_SUCCESS) {
         return adk_ctx_agree(ctx, ADK_ERR(ctx, ADK_EMPI, "MPI_Allreduce failed"));
     }
-    if (kern == ADK_KERNEL_AVX512 && !all) {
-        return ADK_ERR(ctx, ADK_EINVAL, "the AVX-512 kernel was asked for, but %s",
-                       have ? "another rank's CPU lacks AVX-512" : "this CPU lacks AVX-512");
+    int all = (low[0] == size ? FEAT_AVX2 : 0) | (low[1] == size ? FEAT_AVX512 : 0);
+    int need = kernel_feature(kern);
+    if ((all & need) != need) {
+        int who = low[need == FEAT_AVX512];
+        return ADK_ERR(
+            ctx, ADK_EINVAL, "the %s kernel was asked for, but the CPU of rank %d lacks %s",
+            adk_dist_kernel_name(kern), who, need == FEAT_AVX512 ? "AVX-512" : "AVX2 and FMA");
     }
-    if (kern == ADK_KERNEL_AUTO) {
-        kern = all ? ADK_KERNEL_AVX512 : ADK_KERNEL_BLAS;
-    }
-    ws->kernel = kern;
+    ws->kernel = kern == ADK_KERNEL_AUTO ? widest(all) : kern;
     return ADK_OK;
 }
 
@@ -252,12 +306,24 @@ int adk_dist_kernel_parse(const char *s)
     if (strcmp(s, "avx512") == 0) {
         return ADK_KERNEL_AVX512;
     }
+    if (strcmp(s, "avx2") == 0) {
+        return ADK_KERNEL_AVX2;
+    }
     return -1;
 }
 
 const char *adk_dist_kernel_name(adk_kernel_t k)
 {
-    return k == ADK_KERNEL_AVX512 ? "avx512" : k == ADK_KERNEL_BLAS ? "blas" : "auto";
+    switch (k) {
+    case ADK_KERNEL_AVX512:
+        return "avx512";
+    case ADK_KERNEL_AVX2:
+        return "avx2";
+    case ADK_KERNEL_BLAS:
+        return "blas";
+    default:
+        return "auto";
+    }
 }
 
 /* BLAS kernel: distance block, then the first minimum of each row. */
@@ -280,16 +346,17 @@ static void argmin_blas(adk_dist_ws_t *ws, const adk_centres_t *c, size_t lo, si
     }
 }
 
-/* Pack the centres for the AVX-512 kernel: pack[(j * npanel + p) * 8 + l] = c[p*8 + l][j]. */
-static void pack_centres(adk_dist_ws_t *ws, const adk_centres_t *c)
+/* Pack the centres for a fused kernel with panels of w centres (8: AVX-512, 4: AVX2):
+ * pack[(j * npanel + p) * w + l] = c[p*w + l][j]. */
+static void pack_centres(adk_dist_ws_t *ws, const adk_centres_t *c, size_t w)
 {
-    size_t np = (c->k + PANEL - 1) / PANEL, d = c->d;
+    size_t np = (c->k + w - 1) / w, d = c->d;
     for (size_t p = 0; p < np; p++) {
-        for (size_t l = 0; l < PANEL; l++) {
-            size_t q = p * PANEL + l;
-            ws->pcn[p * PANEL + l] = q < c->k ? c->cn[q] : INFINITY; /* padding never wins */
+        for (size_t l = 0; l < w; l++) {
+            size_t q = p * w + l;
+            ws->pcn[p * w + l] = q < c->k ? c->cn[q] : INFINITY; /* padding never wins */
             for (size_t j = 0; j < d; j++) {
-                ws->pack[(j * np + p) * PANEL + l] = q < c->k ? c->c[q * d + j] : 0.0;
+                ws->pack[(j * np + p) * w + l] = q < c->k ? c->c[q * d + j] : 0.0;
             }
         }
     }
@@ -350,14 +417,14 @@ ADK_TILE(5)
 ADK_TILE(6)
 
 /*
- * Stage the rows of one 4-row tile that belong to the chunk ([off, off + count) of the staging
+ * Stage the rows of one nr-row tile that belong to the chunk ([off, off + count) of the staging
  * area; src is the chunk's first row), shifted when asked. Staging tile by tile, right before the
  * tile's arithmetic, lets the loads from memory overlap the FMAs of the tile before.
  */
-static void stage_tile(adk_dist_ws_t *ws, size_t i, const double *src, size_t off, size_t count,
-                       const double *shift)
+static void stage_tile(adk_dist_ws_t *ws, size_t i, size_t nr, const double *src, size_t off,
+                       size_t count, const double *shift)
 {
-    size_t d = ws->d, a = i > off ? i : off, b = i + 4 < off + count ? i + 4 : off + count;
+    size_t d = ws->d, a = i > off ? i : off, b = i + nr < off + count ? i + nr : off + count;
     for (size_t p = a; p < b; p++) {
         const double *xr = src + (p - off) * d;
         double *dst = ws->rows + p * d;
@@ -394,7 +461,7 @@ ADK_AVX512 static void argmin_avx512(adk_dist_ws_t *ws, size_t k, const double *
     size_t d = ws->d, np = (k + PANEL - 1) / PANEL;
     size_t lo = off & ~(size_t)3, hi = (off + count + 3) & ~(size_t)3;
     for (size_t i = lo; i < hi; i += 4) {
-        stage_tile(ws, i, src, off, count, shift);
+        stage_tile(ws, i, 4, src, off, count, shift);
         const double *x = ws->rows + i * d;
         __m512d mv[4];
         __m512i mi[4];
@@ -455,6 +522,178 @@ ADK_AVX512 static void sq_assigned_avx512(const double *rows, const int32_t *lab
         out[i] = sq_avx512(rows + i * d, cen + (size_t)label[i] * d, d);
     }
 }
+
+#define ADK_AVX2 __attribute__((target("avx2,fma")))
+
+/* The AVX2 tile: TROWS rows x up to TPANELS panels of 4 centres. 16 ymm registers hold the 12
+ * accumulators of 4 rows x 12 centres, the 3 centre vectors and one broadcast row value (the
+ * shapes timed at D = 32, K = 64 by experiments/bench-lloyd/shapes.sh: 4 x 12 and 4 x 8 ahead of
+ * 2 x 24, 2 x 16 and 1 x 24). The row count divides ADK_DIST_CHUNK, so tiles never cross a chunk.
+ * The -D overrides exist for shapes.sh only. */
+#ifndef ADK_AVX2_ROWS
+#define ADK_AVX2_ROWS 4
+#endif
+#ifndef ADK_AVX2_PANELS
+#define ADK_AVX2_PANELS 3
+#endif
+#define TROWS ADK_AVX2_ROWS
+#define TPANELS ADK_AVX2_PANELS
+_Static_assert(ADK_DIST_CHUNK % TROWS == 0 && TPANELS >= 1 && TPANELS <= 6, "AVX2 tile shape");
+
+/*
+ * As tile_##V: TROWS rows against V panels of 4 centres from panel p0, the dot products summed in
+ * feature order with FMA (the AVX-512 kernel's order, so both give the same bits), then the
+ * per-lane running minimum (strict less-than keeps the lower index) with the index as a double.
+ */
+#define ADK_TILE2(V)                                                                               \
+    ADK_AVX2 static void tile2_##V(const double *x, size_t d, const double *pack, size_t np,       \
+                                   const double *pcn, size_t p0, __m256d *mv, __m256d *mi)         \
+    {                                                                                              \
+        __m256d acc[TROWS][V];                                                                     \
+        _Pragma("GCC unroll 8") for (int r = 0; r < TROWS; r++)                                    \
+        {                                                                                          \
+            _Pragma("GCC unroll 8") for (int v = 0; v < V; v++)                                    \
+            {                                                                                      \
+                acc[r][v] = _mm256_setzero_pd();                                                   \
+            }                                                                                      \
+        }                                                                                          \
+        for (size_t j = 0; j < d; j++) {                                                           \
+            const double *pj = pack + (j * np + p0) * PANEL2;                                      \
+            if (V * (TROWS + 1) + 1 <= 16) { /* V centre vectors live, one broadcast at a time */  \
+                __m256d cv[V];                                                                     \
+                _Pragma("GCC unroll 8") for (int v = 0; v < V; v++)                                \
+                {                                                                                  \
+                    cv[v] = _mm256_loadu_pd(pj + v * PANEL2);                                      \
+                }                                                                                  \
+                _Pragma("GCC unroll 8") for (int r = 0; r < TROWS; r++)                            \
+                {                                                                                  \
+                    __m256d b = _mm256_broadcast_sd(x + (size_t)r * d + j);                        \
+                    _Pragma("GCC unroll 8") for (int v = 0; v < V; v++)                            \
+                    {                                                                              \
+                        acc[r][v] = _mm256_fmadd_pd(b, cv[v], acc[r][v]);                          \
+                    }                                                                              \
+                }                                                                                  \
+            } else { /* TROWS broadcasts live, one centre vector at a time */                      \
+                __m256d b[TROWS];                                                                  \
+                _Pragma("GCC unroll 8") for (int r = 0; r < TROWS; r++)                            \
+                {                                                                                  \
+                    b[r] = _mm256_broadcast_sd(x + (size_t)r * d + j);                             \
+                }                                                                                  \
+                _Pragma("GCC unroll 8") for (int v = 0; v < V; v++)                                \
+                {                                                                                  \
+                    __m256d cv = _mm256_loadu_pd(pj + v * PANEL2);                                 \
+                    _Pragma("GCC unroll 8") for (int r = 0; r < TROWS; r++)                        \
+                    {                                                                              \
+                        acc[r][v] = _mm256_fmadd_pd(b[r], cv, acc[r][v]);                          \
+                    }                                                                              \
+                }                                                                                  \
+            }                                                                                      \
+        }                                                                                          \
+        const __m256d two = _mm256_set1_pd(2.0), iota = _mm256_set_pd(3.0, 2.0, 1.0, 0.0);         \
+        _Pragma("GCC unroll 8") for (int v = 0; v < V; v++)                                        \
+        {                                                                                          \
+            __m256d cn = _mm256_loadu_pd(pcn + (p0 + v) * PANEL2);                                 \
+            __m256d id = _mm256_add_pd(iota, _mm256_set1_pd((double)((p0 + v) * PANEL2)));         \
+            _Pragma("GCC unroll 8") for (int r = 0; r < TROWS; r++)                                \
+            {                                                                                      \
+                __m256d dv = _mm256_fnmadd_pd(two, acc[r][v], cn);                                 \
+                __m256d lt = _mm256_cmp_pd(dv, mv[r], _CMP_LT_OQ);                                 \
+                mv[r] = _mm256_min_pd(dv, mv[r]); /* dv < mv ? dv : mv, as lt */                   \
+                mi[r] = _mm256_blendv_pd(mi[r], id, lt);                                           \
+            }                                                                                      \
+        }                                                                                          \
+    }
+
+ADK_TILE2(1)
+ADK_TILE2(2)
+ADK_TILE2(3)
+ADK_TILE2(4)
+ADK_TILE2(5)
+ADK_TILE2(6)
+
+typedef void (*tile2_fn)(const double *, size_t, const double *, size_t, const double *, size_t,
+                         __m256d *, __m256d *);
+
+/* As argmin_avx512, in tiles of TROWS staging positions and TPANELS panels (the rest last). */
+ADK_AVX2 static void argmin_avx2(adk_dist_ws_t *ws, size_t k, const double *src, size_t off,
+                                 size_t count, const double *shift)
+{
+    static const tile2_fn tiles[7] = {NULL, tile2_1, tile2_2, tile2_3, tile2_4, tile2_5, tile2_6};
+    size_t d = ws->d, np = (k + PANEL2 - 1) / PANEL2;
+    size_t lo = off - off % TROWS, hi = (off + count + TROWS - 1) / TROWS * TROWS;
+    for (size_t i = lo; i < hi; i += TROWS) {
+        stage_tile(ws, i, TROWS, src, off, count, shift);
+        const double *x = ws->rows + i * d;
+        __m256d mv[TROWS], mi[TROWS];
+        for (int r = 0; r < TROWS; r++) {
+            mv[r] = _mm256_set1_pd(INFINITY);
+            mi[r] = _mm256_setzero_pd();
+        }
+        /* whole tiles; a last lone panel shares the tile before (its 4 chains alone would wait on
+         * the FMA latency); the order of the tiles does not change a bit of the result */
+        size_t p0 = 0, rest = np % TPANELS, split = rest == 1 && np > TPANELS;
+        for (; np - p0 >= TPANELS + split * TPANELS; p0 += TPANELS) {
+            tiles[TPANELS](x, d, ws->pack, np, ws->pcn, p0, mv, mi);
+        }
+        if (split) {
+            size_t a = (TPANELS + 2) / 2;
+            tiles[a](x, d, ws->pack, np, ws->pcn, p0, mv, mi);
+            tiles[TPANELS + 1 - a](x, d, ws->pack, np, ws->pcn, p0 + a, mv, mi);
+        } else if (np > p0) {
+            tiles[np - p0](x, d, ws->pack, np, ws->pcn, p0, mv, mi);
+        }
+        /* lanes: smallest value, then smallest index among them */
+        for (int r = 0; r < TROWS; r++) {
+            double v[4], id[4];
+            _mm256_storeu_pd(v, mv[r]);
+            _mm256_storeu_pd(id, mi[r]);
+            double m = v[0], a = id[0];
+            for (int l = 1; l < 4; l++) {
+                if (v[l] < m || (v[l] == m && id[l] < a)) {
+                    m = v[l];
+                    a = id[l];
+                }
+            }
+            ws->lab[i + (size_t)r] = (int32_t)a;
+            ws->best[i + (size_t)r] = m;
+        }
+    }
+}
+
+/* sq_avx512 in two 4-lane halves: the same eight partial sums (features j mod 8) and the same tree,
+ * so the AVX2 and AVX-512 kernels give the same bits here too. */
+ADK_AVX2 static double sq_avx2(const double *x, const double *c, size_t d)
+{
+    __m256d s0 = _mm256_setzero_pd(), s1 = _mm256_setzero_pd();
+    const __m256i iota = _mm256_set_epi64x(3, 2, 1, 0), four = _mm256_set1_epi64x(4);
+    for (size_t j = 0; j < d; j += 8) {
+        __m256d t0, t1;
+        if (d - j >= 8) {
+            t0 = _mm256_sub_pd(_mm256_loadu_pd(x + j), _mm256_loadu_pd(c + j));
+            t1 = _mm256_sub_pd(_mm256_loadu_pd(x + j + 4), _mm256_loadu_pd(c + j + 4));
+        } else { /* the tail: lanes past d load as zero */
+            __m256i rest = _mm256_set1_epi64x((long long)(d - j));
+            __m256i m0 = _mm256_cmpgt_epi64(rest, iota);
+            __m256i m1 = _mm256_cmpgt_epi64(rest, _mm256_add_epi64(iota, four));
+            t0 = _mm256_sub_pd(_mm256_maskload_pd(x + j, m0), _mm256_maskload_pd(c + j, m0));
+            t1 =
+                _mm256_sub_pd(_mm256_maskload_pd(x + j + 4, m1), _mm256_maskload_pd(c + j + 4, m1));
+        }
+        s0 = _mm256_add_pd(s0, _mm256_mul_pd(t0, t0));
+        s1 = _mm256_add_pd(s1, _mm256_mul_pd(t1, t1));
+    }
+    __m256d h = _mm256_add_pd(s0, s1);
+    __m128d q = _mm_add_pd(_mm256_castpd256_pd128(h), _mm256_extractf128_pd(h, 1));
+    return _mm_cvtsd_f64(_mm_add_sd(q, _mm_unpackhi_pd(q, q)));
+}
+
+ADK_AVX2 static void sq_assigned_avx2(const double *rows, const int32_t *label, size_t count,
+                                      const double *cen, size_t d, double *out)
+{
+    for (size_t i = 0; i < count; i++) {
+        out[i] = sq_avx2(rows + i * d, cen + (size_t)label[i] * d, d);
+    }
+}
 #endif
 
 void adk_dist_sq_assigned(const adk_dist_ws_t *ws, const double *rows, const int32_t *label,
@@ -464,6 +703,10 @@ void adk_dist_sq_assigned(const adk_dist_ws_t *ws, const double *rows, const int
 #ifdef ADK_X86
     if (ws->kernel == ADK_KERNEL_AVX512) {
         sq_assigned_avx512(rows, label, count, cen, d, out);
+        return;
+    }
+    if (ws->kernel == ADK_KERNEL_AVX2) {
+        sq_assigned_avx2(rows, label, count, cen, d, out);
         return;
     }
 #endif
@@ -493,12 +736,11 @@ void adk_dist_sq_assigned(const adk_dist_ws_t *ws, const double *rows, const int
 void adk_dist_nearest_blocks(adk_dist_ws_t *ws, const adk_centres_t *c, const double *x, size_t n,
                              int64_t row0, const double *shift, adk_dist_near_fn fn, void *ud)
 {
-    size_t d = c->d, i = 0;
-    int avx = 0;
+    size_t d = c->d, i = 0, fused = 0; /* fused: the panel width of a fused kernel, 0 for BLAS */
 #ifdef ADK_X86
-    avx = ws->kernel == ADK_KERNEL_AVX512;
-    if (avx) {
-        pack_centres(ws, c);
+    fused = ws->kernel == ADK_KERNEL_AVX512 ? PANEL : ws->kernel == ADK_KERNEL_AVX2 ? PANEL2 : 0;
+    if (fused) {
+        pack_centres(ws, c, fused);
     }
 #endif
     while (i < n) {
@@ -508,12 +750,16 @@ void adk_dist_nearest_blocks(adk_dist_ws_t *ws, const adk_centres_t *c, const do
             count = n - i;
         }
         size_t off = (size_t)(g % ADK_DIST_CHUNK);
-        if (avx) {
+        if (fused) {
 #ifdef ADK_X86
             if (count < ADK_DIST_CHUNK) {
                 memset(ws->rows, 0, ADK_DIST_CHUNK * d * sizeof(double));
             }
-            argmin_avx512(ws, c->k, x + i * d, off, count, shift);
+            if (fused == PANEL) {
+                argmin_avx512(ws, c->k, x + i * d, off, count, shift);
+            } else {
+                argmin_avx2(ws, c->k, x + i * d, off, count, shift);
+            }
 #endif
         } else {
             stage_chunk(ws, x + i * d, count, g, shift);

@@ -76,30 +76,50 @@ void adk_dist_nearest(adk_dist_ws_t *ws, const adk_centres_t *c, const double *x
 /*
  * Nearest-centre kernels. BLAS: the chunk's distance block by one CBLAS dgemm, then a scalar
  * argmin. AVX512: a fused register-blocked kernel (4 rows x 48 centres per tile) that keeps the
- * dot products in registers and does the argmin there, never writing the distance block; each
- * row's result depends only on the row and the centres, in a fixed summation order.
+ * dot products in registers and does the argmin there, never writing the distance block. AVX2: the
+ * same design for CPUs with AVX2 and FMA but no AVX-512 (4-wide vectors, 16 registers: 4 rows x 12
+ * centres per tile). In the fused kernels each row's result depends only on the row and the
+ * centres, in a fixed summation order; ties go to the lowest index in every kernel. Values are
+ * stored in model files and checkpoints: new kernels are appended.
  */
-typedef enum { ADK_KERNEL_AUTO = 0, ADK_KERNEL_BLAS = 1, ADK_KERNEL_AVX512 = 2 } adk_kernel_t;
-
-/** Whether this CPU can run the AVX-512 kernel. Local. */
-int adk_dist_have_avx512(void);
+typedef enum {
+    ADK_KERNEL_AUTO = 0,
+    ADK_KERNEL_BLAS = 1,
+    ADK_KERNEL_AVX512 = 2,
+    ADK_KERNEL_AVX2 = 3
+} adk_kernel_t;
 
 /**
- * Choose the nearest-centre kernel of this workspace; AUTO takes AVX512 when the CPU has it.
- * Ranks must use the same kernel (see adk_dist_agree_kernel). Returns the kernel chosen. Local.
+ * Whether this CPU can run the AVX-512 kernel (avx512f), resp. the AVX2 kernel (avx2 and fma).
+ * Test hook: ADK_CPU_FEATURES in the environment, a comma-separated list of "avx512" and "avx2"
+ * (or "none"), makes the process report only the features listed. It can hide features, never add
+ * one the CPU lacks, and is read at every call, so a test can set it on one rank only. Local.
+ */
+int adk_dist_have_avx512(void);
+int adk_dist_have_avx2(void);
+
+/** Whether this CPU can run kernel @p k (AUTO and BLAS: always). Local. */
+int adk_dist_kernel_available(adk_kernel_t k);
+
+/**
+ * Choose the nearest-centre kernel of this workspace; AUTO takes the widest this CPU has
+ * (AVX512, then AVX2, then BLAS), and so does a fused kernel the CPU lacks. Ranks must use the
+ * same kernel (see adk_dist_agree_kernel). Returns the kernel chosen. Local.
  */
 adk_kernel_t adk_dist_ws_set_kernel(adk_dist_ws_t *ws, adk_kernel_t kern);
 
 /**
- * Resolve @p kern on every rank and agree: AUTO becomes AVX512 only if every rank has it.
- * An explicit AVX512 request on a CPU without it is an error (ADK_EINVAL). Collective.
+ * Resolve @p kern on every rank and agree: AUTO becomes the widest kernel every rank's CPU has
+ * (AVX512 > AVX2 > BLAS). An explicit fused kernel that some rank's CPU lacks is an error
+ * (ADK_EINVAL, the message names the lowest such rank). Collective.
  */
 int adk_dist_agree_kernel(adk_ctx_t *ctx, adk_dist_ws_t *ws, adk_kernel_t kern);
 
 /** The kernel a workspace uses. Local. */
 adk_kernel_t adk_dist_ws_kernel(const adk_dist_ws_t *ws);
 
-/** Parse "auto", "blas", "avx512" (-1 for anything else), and the name of a kernel. Local. */
+/** Parse "auto", "blas", "avx512", "avx2" (-1 for anything else), and the name of a kernel.
+ * Local. */
 int adk_dist_kernel_parse(const char *s);
 const char *adk_dist_kernel_name(adk_kernel_t k);
 
@@ -117,9 +137,9 @@ void adk_dist_nearest_blocks(adk_dist_ws_t *ws, const adk_centres_t *c, const do
 /**
  * Squared distances of @p count rows (width ws's d) to their assigned centres: out[i] =
  * ||rows_i - cen_{label[i]}||^2 in the direct, cancellation-free form. With the AVX-512 kernel the
- * terms are summed in eight lanes (features j mod 8) that a fixed tree then combines; otherwise in
- * feature order, as adk_dist_sq. Either way each value depends only on the row and its centre.
- * Local.
+ * terms are summed in eight lanes (features j mod 8), with the AVX2 kernel in four (j mod 4), that
+ * a fixed tree then combines; otherwise in feature order, as adk_dist_sq. Either way each value
+ * depends only on the row and its centre. Local.
  */
 void adk_dist_sq_assigned(const adk_dist_ws_t *ws, const double *rows, const int32_t *label,
                           size_t count, const double *cen, double *out);

@@ -1167,12 +1167,16 @@ int adk_kmeans_predict(adk_ctx_t *ctx, const adk_kmeans_model_t *m, const adk_ro
     /* the fit's kernel, so near-tie rows get the labels the fit gave them (the kernels' distances
      * differ in the last bits); another kernel only where a rank's CPU lacks it */
     adk_kernel_t kern = (adk_kernel_t)m->kernel;
-    int have = adk_dist_have_avx512();
-    if (st == ADK_OK && kern == ADK_KERNEL_AVX512) {
-        st = adk_ctx_allreduce(ctx, MPI_IN_PLACE, &have, 1, MPI_INT, MPI_MIN);
-        if (st == ADK_OK && !have) {
-            adk_ctx_warn(ctx, "the model was fitted with the avx512 kernel, which a rank's CPU "
-                              "lacks: rows near a tie may get another cluster than in the fit");
+    int have[2] = {adk_dist_kernel_available(kern), adk_dist_have_avx2()};
+    if (st == ADK_OK && kern != ADK_KERNEL_AUTO && kern != ADK_KERNEL_BLAS) {
+        st = adk_ctx_allreduce(ctx, MPI_IN_PLACE, have, 2, MPI_INT, MPI_MIN);
+        if (st == ADK_OK && !have[0] && kern == ADK_KERNEL_AVX512 && have[1]) {
+            kern = ADK_KERNEL_AVX2; /* the same bits as the AVX-512 kernel: no warning needed */
+        } else if (st == ADK_OK && !have[0]) {
+            adk_ctx_warn(ctx,
+                         "the model was fitted with the %s kernel, which a rank's CPU lacks: "
+                         "rows near a tie may get another cluster than in the fit",
+                         adk_dist_kernel_name(kern));
             kern = ADK_KERNEL_AUTO;
         }
     }

@@ -4,11 +4,14 @@
 # here, peak memory per rank, and the GFLOP/s both reach.
 #
 #   experiments/bench-lloyd/run.sh [--quick]      (from the repository root, after a build)
+#   KERNELS="avx2 blas" experiments/bench-lloyd/run.sh   (only these nearest-centre kernels)
 #
+# KERNELS defaults to every kernel this CPU can run (avx512, avx2, blas: what adkit-kmeans accepts
+# here, so ADK_CPU_FEATURES can hide some); one run times each beside scikit-learn.
 # Seconds per iteration = (time for 22 iterations - time for 2) / 20, so start-up, reading and
 # the final pass cancel. Both sides run tol = 0 from the same centroids; the data (2,000,000 x 32
 # float64, 64 blobs with wide spread) keeps labels changing for all 22 iterations.
-# Writes experiments/results/bench-lloyd-<date>.md.
+# Writes experiments/results/bench-lloyd-<date>.md (-quick.md with --quick).
 set -eu
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-$ROOT/build}
@@ -64,27 +67,39 @@ adkit_fit() { # iterations kernel -> "seconds rss_kb_rank0 rss_kb_rank1"
     done
     echo "$best"
 }
-echo "adkit (avx512 kernel where available) ..." >&2
-a2=$(adkit_fit 2 auto)
-a22=$(adkit_fit 22 auto)
-echo "adkit (blas kernel) ..." >&2
-b2=$(adkit_fit 2 blas)
-b22=$(adkit_fit 22 blas)
-kernel=$(mpiexec -n 1 "$BUILD/apps/adkit-kmeans" --k 2 --max-iter 1 --force --out "$WORK/k.h5" \
+# the kernels this CPU can run: the ones adkit-kmeans accepts on a tiny problem
+if [ -z "${KERNELS:-}" ]; then
+    KERNELS=""
+    for kern in avx512 avx2 blas; do
+        if mpiexec -n 1 "$BUILD/apps/adkit-kmeans" --quiet --kernel $kern --k 2 --max-iter 1 \
+            --force --out "$WORK/k.h5" "$WORK/init.h5:/centroids" >/dev/null 2>&1; then
+            KERNELS="$KERNELS $kern"
+        fi
+    done
+fi
+auto=$(mpiexec -n 1 "$BUILD/apps/adkit-kmeans" --k 2 --max-iter 1 --force --out "$WORK/k.h5" \
     "$WORK/init.h5:/centroids" 2>/dev/null | sed -n 's/.*kernel \([a-z0-9]*\) .*/\1/p')
+: >"$WORK/adkit.txt"
+for kern in $KERNELS; do
+    echo "adkit ($kern kernel) ..." >&2
+    t2=$(adkit_fit 2 "$kern")
+    t22=$(adkit_fit 22 "$kern")
+    echo "$kern $t2 $t22" >>"$WORK/adkit.txt" # kernel, then seconds rss0 rss1 for 2 and 22
+done
 
 echo "scikit-learn and dgemm peak ..." >&2
-env -u OMP_NUM_THREADS -u OPENBLAS_NUM_THREADS "$PY" "$ROOT/experiments/bench-lloyd/sklearn_side.py" "$WORK" "$REPS" "$NP" \
-    "$a2" "$a22" "$b2" "$b22" "$kernel" "$N" $D $K >"$WORK/report.md"
+env -u OMP_NUM_THREADS -u OPENBLAS_NUM_THREADS "$PY" "$ROOT/experiments/bench-lloyd/sklearn_side.py" \
+    "$WORK" "$REPS" "$NP" "$auto" "$N" $D $K >"$WORK/report.md"
 date=$(date -u +%Y-%m-%d)
-out="$ROOT/experiments/results/bench-lloyd-$date.md"
+out="$ROOT/experiments/results/bench-lloyd-$date${1:+-quick}.md" # a --quick run never replaces a full one
 {
     echo "# bench-lloyd, $date"
     echo
-    echo "Command: \`experiments/bench-lloyd/run.sh ${1:-}\` (REPS=$REPS, best of each)"
+    echo "Command: \`KERNELS=\"${KERNELS# }\" experiments/bench-lloyd/run.sh ${1:-}\` (REPS=$REPS, best of each)"
     echo "Commit: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
     echo "Machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc --all) cores, $(free -g | awk '/Mem:/ {print $2}') GiB;" \
         "$("$PY" -c "import numpy; print(\"numpy\", numpy.__version__)" 2>/dev/null)"
+    echo "Vector units: $(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -E '^(avx|avx2|fma|avx512f|avx512dq|avx512bw|avx512vl)$' | tr '\n' ' ')(\`--kernel auto\` picks $auto)"
     echo "Load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
     echo
     cat "$WORK/report.md"

@@ -1,7 +1,9 @@
 #!/bin/sh
 # adkit-kmeans at every rank count: scikit-learn fixtures (same initial centroids: same labels and
 # n_iter, centroids and inertia within 1e-10 relative), bitwise identity across rank counts
-# (k-means++, random, n_init > 1, CSV input, more ranks than rows), and every bad input.
+# (k-means++, random, n_init > 1, CSV input, more ranks than rows), every kernel (the AVX2 one
+# equal to the AVX-512 one bit for bit; auto's choice with one rank's CPU features forced), and
+# every bad input.
 . "$ADK_SRCDIR/tests/mpi/lib.sh"
 KM=$BIN/adkit-kmeans
 
@@ -54,9 +56,62 @@ vs_sklearn blobs ref
 vs_sklearn blobs tol0
 vs_sklearn blobs maxiter3
 vs_sklearn empty ref
-# the portable CBLAS kernel as well as the default (AVX-512 where the CPU has it)
+# the portable CBLAS kernel as well as the default (the widest fused kernel the CPU has)
 TAG=blas vs_sklearn digits ref --kernel blas
 TAG=blas vs_sklearn blobs ref --kernel blas
+
+# has_kernel K: whether this CPU runs --kernel K (what adkit-kmeans accepts, ADK_CPU_FEATURES too)
+has_kernel() {
+    run_np 1 "$KM" --quiet --kernel "$1" --k 2 --max-iter 1 --force --out "$WORK/has.h5" \
+        "$FIX/kmeans/iris.h5:/data" >/dev/null 2>&1
+}
+# $ON1 RANK FEATURES CMD...: CMD with ADK_CPU_FEATURES=FEATURES on rank RANK only (the test hook)
+ON1=$WORK/on1
+cat >"$ON1" <<'EOF'
+#!/bin/sh
+if [ "${OMPI_COMM_WORLD_RANK:-${PMIX_RANK:-}}" = "$1" ]; then
+    export ADK_CPU_FEATURES="$2"
+fi
+shift 2
+exec "$@"
+EOF
+chmod +x "$ON1"
+# The AVX2 kernel: scikit-learn's answers, bitwise equal at every rank count, the model says avx2;
+# and the bits of the AVX-512 kernel (same dot-product and distance order) where both run.
+if has_kernel avx2; then
+    TAG=avx2 vs_sklearn digits ref --kernel avx2
+    for np in $(ranks); do
+        check "digits/avx2 np=$np: model kernel attribute avx2" \
+            test "$(h5attr "$WORK/digits-avx2-$np.h5" / kernel)" = avx2
+    done
+    if has_kernel avx512; then
+        check "digits: avx2 model and assignments bitwise equal to avx512's" sh -c \
+            "'$H5CMP' cmp '$WORK/digits-avx2-$R1.h5' /centroids '$WORK/digits-ref-$R1.h5' /centroids &&
+             '$H5CMP' cmp '$WORK/digits-avx2-$R1-a.h5' /cluster '$WORK/digits-ref-$R1-a.h5' /cluster &&
+             '$H5CMP' cmp '$WORK/digits-avx2-$R1-a.h5' /distance '$WORK/digits-ref-$R1-a.h5' /distance &&
+             test \"\$('$H5CMP' attr '$WORK/digits-avx2-$R1.h5' / inertia)\" = \"\$('$H5CMP' attr '$WORK/digits-ref-$R1.h5' / inertia)\""
+        # --kernel auto with rank 1 made to lack AVX-512: every rank takes avx2, no rank avx512
+        run_np 2 "$ON1" 1 avx2 "$KM" --quiet --k 3 --init "$FIX/kmeans/iris.h5:/init" \
+            --out "$WORK/auto1.h5" "$FIX/kmeans/iris.h5:/data" >"$WORK/out" 2>&1
+        check "auto with rank 1 lacking AVX-512: the avx2 kernel" \
+            test "$(h5attr "$WORK/auto1.h5" / kernel)" = avx2
+        expect_fail 2 1 "the avx512 kernel was asked for, but the CPU of rank 1 lacks AVX-512" \
+            "$WORK/never1.h5" -- "$ON1" 1 avx2 "$KM" --kernel avx512 --k 3 --out "$WORK/never1.h5" \
+            "$FIX/kmeans/iris.h5:/data"
+    else
+        ok "avx2 equals avx512 # SKIP this CPU lacks AVX-512"
+    fi
+    # rank 1 with neither: auto takes blas; avx2 is refused naming the rank
+    run_np 2 "$ON1" 1 none "$KM" --quiet --k 3 --init "$FIX/kmeans/iris.h5:/init" \
+        --out "$WORK/auto0.h5" "$FIX/kmeans/iris.h5:/data" >"$WORK/out" 2>&1
+    check "auto with rank 1 lacking AVX2: the blas kernel" \
+        test "$(h5attr "$WORK/auto0.h5" / kernel)" = blas
+    expect_fail 2 1 "the avx2 kernel was asked for, but the CPU of rank 1 lacks AVX2 and FMA" \
+        "$WORK/never2.h5" -- "$ON1" 1 none "$KM" --kernel avx2 --k 3 --out "$WORK/never2.h5" \
+        "$FIX/kmeans/iris.h5:/data"
+else
+    ok "the AVX2 kernel # SKIP this CPU lacks AVX2 and FMA"
+fi
 
 # Rank-count invariance of our own initialisations (scikit-learn draws differently).
 invariant() {
@@ -143,6 +198,8 @@ for np in 1 3; do
     expect_fail "$np" 1 "unknown option '--kk'" "$O" -- "$KM" --kk 3 --out "$O" "$B:/good"
     expect_fail "$np" 1 "--out MODEL.h5 is required" - -- "$KM" --k 2 "$B:/good"
     expect_fail "$np" 1 "not an integer" "$O" -- "$KM" --k two --out "$O" "$B:/good"
+    expect_fail "$np" 1 "--kernel: 'avx' is not auto, blas, avx2 or avx512" "$O" -- "$KM" \
+        --kernel avx --out "$O" "$B:/good"
     expect_fail "$np" 2 "row 6: value 1e+160 in column 0 is too large" "$O" -- "$KM" --k 2 \
         --out "$O" "$B:/huge"
     expect_fail "$np" 1 "--n-init 1000000000: at most" "$O" -- "$KM" --k 2 --n-init 1000000000 \

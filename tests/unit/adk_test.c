@@ -16,6 +16,12 @@
 
 static adk_ctx_t *test_ctx;
 static char path_buf[4096];
+static char skip_why[200]; /* set by adk_test_skip during the current test */
+
+void adk_test_skip(const char *why)
+{
+    snprintf(skip_why, sizeof(skip_why), "%s", why);
+}
 
 adk_ctx_t *adk_test_ctx(void)
 {
@@ -52,6 +58,7 @@ int adk_test_main(int argc, char **argv, const char *suite, const adk_test_t *te
     int i = 0, failed = 0;
     for (const adk_test_t *t = tests; t->name; t++, i++) {
         CU_pTest pt = CU_get_test_by_name(t->name, s);
+        skip_why[0] = '\0';
         CU_run_test(s, pt); /* resets CUnit's failure count and list: they are this test's */
         int mine = (int)CU_get_number_of_failures(), all = 0;
         MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
@@ -66,7 +73,8 @@ int adk_test_main(int argc, char **argv, const char *suite, const adk_test_t *te
         }
         MPI_Barrier(MPI_COMM_WORLD);
         if (rank == 0) {
-            printf("%s %d - %s: %s\n", all ? "not ok" : "ok", i + 1, suite, t->name);
+            printf("%s %d - %s: %s%s%s\n", all ? "not ok" : "ok", i + 1, suite, t->name,
+                   skip_why[0] && !all ? " # SKIP " : "", all ? "" : skip_why);
             fflush(stdout);
         }
         failed += all > 0;

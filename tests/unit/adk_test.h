@@ -22,6 +22,10 @@ typedef struct {
 /** Run the tests (NULL-terminated) as one suite; returns the process exit status. */
 int adk_test_main(int argc, char **argv, const char *suite, const adk_test_t *tests);
 
+/** Mark the running test as skipped (TAP "# SKIP why" when it has no failure), e.g. where this
+ * CPU lacks what it tests; return from the test after it. Rank 0's call decides the TAP line. */
+void adk_test_skip(const char *why);
+
 /** The context tests use (on MPI_COMM_WORLD). */
 adk_ctx_t *adk_test_ctx(void);
 
