@@ -290,7 +290,8 @@ ADK_CLI_MAIN(kmeans)
         "[OPTIONS] --out MODEL.h5 INPUT",
         "Distributed Lloyd k-means (scikit-learn's rules: greedy k-means++, tolerance relative to\n"
         "the mean feature variance, empty clusters relocated). INPUT is FILE.h5:/dataset or\n"
-        "FILE.csv. Results are bitwise identical for any number of MPI ranks.",
+        "FILE.csv. Results are bitwise identical for any number of MPI ranks, and with --stream\n"
+        "(HDF5 input read window by window, for data larger than memory) the same as without.",
         tab,
         1,
         1,

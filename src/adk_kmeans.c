@@ -11,6 +11,10 @@
  *
  * As scikit-learn does, the fit works on mean-centred rows (centred chunk by chunk, never copied)
  * so the ||x||^2 - 2x.c + ||c||^2 form loses less to cancellation.
+ *
+ * Every pass over the rows goes through an adk_rowsrc: a block in memory, or an HDF5 dataset read
+ * window by window (--stream). Windows hold whole distance chunks and the per-block partial sums
+ * run on from one window to the next, so a streamed fit performs the in-memory fit's operations.
  */
 #include "adk_kmeans.h"
 #include "adk_mem.h"
@@ -192,6 +196,8 @@ static double centre_max_norm(const fit_t *f)
     return m * (1.0 + 1e-12);
 }
 
+/* A window of an E-step: its global first row keeps the chunks where they are in memory, its
+ * local offset places the labels. */
 static int estep_window(void *ud, const adk_rows_t *w, size_t off)
 {
     fit_t *f = ud;
@@ -277,6 +283,7 @@ static void kpp_chunk(void *ud, size_t first, size_t count, const double *rows, 
     }
 }
 
+/* A window of a k-means++ pass (as estep_window). */
 static int kpp_window(void *ud, const adk_rows_t *w, size_t off)
 {
     kpp_t *kp = ud;
