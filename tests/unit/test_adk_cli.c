@@ -146,8 +146,9 @@ static void test_bytes(void)
         CU_ASSERT_EQUAL(adk_cli_parse_bytes(ctx, "m", good[i].s, &v), ADK_OK);
         CU_ASSERT_EQUAL(v, good[i].v);
     }
-    const char *bad[] = {"", "0", "0K", "-1", "1.5G", "K", "12X", "4Ki", "1KK", " 1", "1 ",
-                         "99999999999999999999", "16777216T"};
+    const char *bad[] = {"",         "0",   "0K",  "-1", "1.5G", "K",
+                         "12X",      "4Ki", "1KK", " 1", "1 ",   "99999999999999999999",
+                         "16777216T"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         uint64_t v = 1;
         CU_ASSERT_EQUAL(adk_cli_parse_bytes(ctx, "m", bad[i], &v), ADK_EINVAL);
