@@ -5,6 +5,8 @@
  *
  * Prints one progress line per iteration on stderr (rank 0) and a summary on stdout. With
  * --checkpoint, SIGTERM and SIGUSR1 make it save the fit's state and exit 75 (--resume goes on).
+ * With --stream (or --mem-limit) the rows stay in the file and are read window by window at every
+ * pass: the same results, for data larger than memory.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +25,8 @@ typedef struct {
     int force, require_conv;
     const char *checkpoint, *resume;
     int ckpt_every;
+    int stream;
+    const char *mem_limit;
     const adk_opt_t *tab; /* the option table (the checkpoint records parameters from it) */
 } opts_t;
 
@@ -51,10 +55,10 @@ static int ck_save(void *ud, const adk_kmeans_state_t *s)
 
 /* Once the input is read: the run's identity for its checkpoints, and the state to go on from. */
 static int ckpt_setup(adk_ctx_t *ctx, adk_ckpt_t *ck, const opts_t *o, const char *input,
-                      const adk_rows_t *x, adk_kmeans_state_t **from)
+                      adk_rowsrc_t *src, adk_kmeans_state_t **from)
 {
     adk_ckpt_options(ck, o->tab, CKPT_PARAMS); /* a failure is kept: adk_ckpt_input returns it */
-    int st = adk_ckpt_input(ck, input, x);
+    int st = adk_ckpt_input_src(ck, input, src);
     if (st == ADK_OK && o->resume) {
         adk_h5_t *f = NULL;
         st = adk_ckpt_open(ck, o->resume, &f);
@@ -104,6 +108,45 @@ static int write_outputs(adk_ctx_t *ctx, const opts_t *o, const adk_rows_t *x,
     return adk_out_group_commit(g, st);
 }
 
+/* The rows: read whole, or opened for streamed passes with the window --mem-limit leaves. */
+static int stream_open(adk_ctx_t *ctx, const opts_t *o, const char *input, adk_rows_t **x,
+                       adk_rowsrc_t **src)
+{
+    uint64_t limit = 0;
+    int st = ADK_OK;
+    if (o->mem_limit) {
+        ADK_CHECK(adk_cli_parse_bytes(ctx, "mem-limit", o->mem_limit, &limit));
+    }
+    if (!o->stream && !o->mem_limit) {
+        adk_read_opts_t ro = {ADK_ALIGN_REPRO, NULL, o->label_col};
+        st = adk_io_read(ctx, input, &ro, x);
+        if (st == ADK_OK) {
+            st = adk_ctx_agree(ctx, adk_rowsrc_mem(ctx, *x, src));
+        }
+        return st;
+    }
+    if (o->label_col) {
+        return ADK_ERR(ctx, ADK_EINVAL,
+                       "--label-col applies to CSV input, which cannot be "
+                       "streamed (--stream, --mem-limit)");
+    }
+    st = adk_rowsrc_open(ctx, input, src);
+    size_t rows = 0;
+    if (st == ADK_OK) {
+        st = adk_kmeans_stream_window(ctx, &o->km, adk_rowsrc_shape(*src), o->assign ? 12 : 0,
+                                      limit, &rows, NULL);
+    }
+    if (st == ADK_OK) {
+        st = adk_rowsrc_set_window(*src, rows);
+    }
+    if (st == ADK_OK) {
+        size_t w = adk_rowsrc_window(*src);
+        adk_ctx_info(ctx, "streaming %s: windows of %zu rows (%.1f MiB) per rank", input, w,
+                     (double)w * (double)adk_rowsrc_shape(*src)->d * 8.0 / 1048576.0);
+    }
+    return st;
+}
+
 static int run(adk_ctx_t *ctx, void *opts, int npos, char **pos)
 {
     opts_t *o = opts;
@@ -136,28 +179,37 @@ static int run(adk_ctx_t *ctx, void *opts, int npos, char **pos)
         ADK_CHECK(adk_ckpt_create(ctx, "adkit-kmeans", ckpath, ckpath == o->resume, &ck));
     }
     adk_ctx_set_seed(ctx, o->km.seed);
-    adk_read_opts_t ro = {ADK_ALIGN_REPRO, NULL, o->label_col};
-    adk_rows_t *x = NULL;
-    int st = adk_io_read(ctx, input, &ro, &x);
+    adk_rows_t *x = NULL; /* in memory; streamed: the rows stay in the file */
+    adk_rowsrc_t *src = NULL;
+    int st = stream_open(ctx, o, input, &x, &src);
     if (st != ADK_OK) {
+        adk_rowsrc_free(src);
+        adk_rows_free(x);
         adk_ckpt_free(ck);
         return st;
     }
-    int32_t *lab = adk_malloc((x->nloc ? x->nloc : 1) * sizeof(int32_t));
-    double *dist = adk_malloc((x->nloc ? x->nloc : 1) * sizeof(double));
-    st = adk_ctx_agree(ctx, lab && dist ? ADK_OK : ADK_ERR(ctx, ADK_ENOMEM, "out of memory"));
+    const adk_rows_t *sh = adk_rowsrc_shape(src);
+    int32_t *lab = NULL; /* streamed: per-row outputs only when written */
+    double *dist = NULL;
+    int per_row = !adk_rowsrc_streamed(src) || o->assign;
+    if (per_row) {
+        lab = adk_malloc((sh->nloc ? sh->nloc : 1) * sizeof(int32_t));
+        dist = adk_malloc((sh->nloc ? sh->nloc : 1) * sizeof(double));
+    }
+    st = adk_ctx_agree(ctx, !per_row || (lab && dist) ? ADK_OK
+                                                      : ADK_ERR(ctx, ADK_ENOMEM, "out of memory"));
     adk_kmeans_state_t *from = NULL;
     adk_kmeans_ckpt_t hooks = {o->ckpt_every, ck_stop, ck_save, ck, NULL};
     adk_kmeans_params_t km = o->km;
     if (st == ADK_OK && ck) {
-        st = ckpt_setup(ctx, ck, o, input, x, &from);
+        st = ckpt_setup(ctx, ck, o, input, src, &from);
         hooks.resume = from;
         km.ckpt = &hooks;
     }
     adk_kmeans_model_t *m = NULL;
     double t0 = adk_now();
     if (st == ADK_OK) {
-        st = adk_kmeans_fit(ctx, &km, x, &m, lab, dist);
+        st = adk_kmeans_fit_src(ctx, &km, src, &m, lab, dist);
     }
     double secs = adk_now() - t0;
     if (st == ADK_OK && !m->converged && o->require_conv) { /* an error: nothing is written */
@@ -169,11 +221,11 @@ static int run(adk_ctx_t *ctx, void *opts, int npos, char **pos)
         adk_ctx_warn(ctx, "no convergence within --max-iter %d iterations", o->km.max_iter);
     }
     if (st == ADK_OK) {
-        st = write_outputs(ctx, o, x, m, lab, dist);
+        st = write_outputs(ctx, o, sh, m, lab, dist);
     }
     if (st == ADK_OK && adk_ctx_rank(ctx) == 0) {
-        printf("adkit-kmeans: %lld rows x %zu features, k = %zu, %d rank%s\n", (long long)x->n,
-               x->d, m->k, adk_ctx_size(ctx), adk_ctx_size(ctx) > 1 ? "s" : "");
+        printf("adkit-kmeans: %lld rows x %zu features, k = %zu, %d rank%s\n", (long long)sh->n,
+               sh->d, m->k, adk_ctx_size(ctx), adk_ctx_size(ctx) > 1 ? "s" : "");
         printf("  inertia %.17g  iterations %d  converged %s  kernel %s  fit %.3f s\n", m->inertia,
                m->n_iter, m->converged ? "yes" : "no",
                adk_dist_kernel_name((adk_kernel_t)m->kernel), secs);
@@ -184,6 +236,7 @@ static int run(adk_ctx_t *ctx, void *opts, int npos, char **pos)
     adk_ckpt_free(ck);
     free(lab);
     free(dist);
+    adk_rowsrc_free(src);
     adk_rows_free(x);
     return st;
 }
@@ -198,7 +251,9 @@ ADK_CLI_MAIN(kmeans)
                 .require_conv = 0,
                 .checkpoint = NULL,
                 .resume = NULL,
-                .ckpt_every = 0};
+                .ckpt_every = 0,
+                .stream = 0,
+                .mem_limit = NULL};
     adk_kmeans_params_default(&o.km);
     const adk_opt_t tab[] = {
         {"k", ADK_OPT_INT, &o.km.k, "K", "number of clusters (an init file must have K rows)"},
@@ -221,6 +276,12 @@ ADK_CLI_MAIN(kmeans)
          "on SIGTERM or SIGUSR1 save the fit's state to FILE and exit with code 75"},
         {"checkpoint-every", ADK_OPT_INT, &o.ckpt_every, "N",
          "also save it every N Lloyd iterations (0: only when stopped)"},
+        {"stream", ADK_OPT_FLAG, &o.stream, NULL,
+         "out of core: keep the rows in the HDF5 input and read them window by window at every "
+         "pass (64 MiB of rows per rank), with the same results"},
+        {"mem-limit", ADK_OPT_STR, &o.mem_limit, "BYTES",
+         "--stream with windows sized so each rank's data memory stays under BYTES (suffixes K, "
+         "M, G, T: powers of 1024)"},
         {"resume", ADK_OPT_STR, &o.resume, "FILE",
          "go on from checkpoint FILE (same input and parameters, any number of ranks); "
          "checkpoints go to FILE unless --checkpoint"},
@@ -230,7 +291,8 @@ ADK_CLI_MAIN(kmeans)
         "[OPTIONS] --out MODEL.h5 INPUT",
         "Distributed Lloyd k-means (scikit-learn's rules: greedy k-means++, tolerance relative to\n"
         "the mean feature variance, empty clusters relocated). INPUT is FILE.h5:/dataset or\n"
-        "FILE.csv. Results are bitwise identical for any number of MPI ranks.",
+        "FILE.csv. Results are bitwise identical for any number of MPI ranks, and with --stream\n"
+        "(HDF5 input read window by window, for data larger than memory) the same as without.",
         tab,
         1,
         1,

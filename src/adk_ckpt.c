@@ -225,23 +225,32 @@ static uint64_t mix64(uint64_t z)
     return z ^ (z >> 31);
 }
 
-int adk_ckpt_checksum(adk_ctx_t *ctx, const adk_rows_t *x, uint64_t *out)
+/* This rank's part of the checksum: integer addition modulo 2^64 is associative and
+ * commutative, so any split (ranks, windows) gives the same sum. */
+static int checksum_window(void *ud, const adk_rows_t *x, size_t off)
 {
-    /* integer addition modulo 2^64 is associative and commutative: any split, the same sum */
-    uint64_t s = 0;
+    (void)off;
+    uint64_t *s = ud;
     for (size_t i = 0; i < x->nloc; i++) {
         uint64_t g = (uint64_t)(x->row0 + (int64_t)i) * (uint64_t)x->d;
         for (size_t j = 0; j < x->d; j++) {
             uint64_t bits;
             memcpy(&bits, x->x + i * x->d + j, sizeof(bits));
-            s += mix64(mix64(g + j + 0x9e3779b97f4a7c15ULL) ^ bits);
+            *s += mix64(mix64(g + j + 0x9e3779b97f4a7c15ULL) ^ bits);
         }
     }
+    return ADK_OK;
+}
+
+int adk_ckpt_checksum(adk_ctx_t *ctx, const adk_rows_t *x, uint64_t *out)
+{
+    uint64_t s = 0;
+    checksum_window(&s, x, 0);
     *out = 0;
     return adk_ctx_allreduce(ctx, &s, out, 1, MPI_UINT64_T, MPI_SUM);
 }
 
-int adk_ckpt_input(adk_ckpt_t *ck, const char *spec, const adk_rows_t *x)
+static int ckpt_input(adk_ckpt_t *ck, const char *spec, const adk_rows_t *x, adk_rowsrc_t *src)
 {
     adk_ctx_t *ctx = ck->ctx;
     free(ck->input);
@@ -251,12 +260,31 @@ int adk_ckpt_input(adk_ckpt_t *ck, const char *spec, const adk_rows_t *x)
         st = ADK_ERR(ctx, ADK_ENOMEM, "out of memory");
     }
     st = adk_ctx_agree(ctx, st);
-    if (st == ADK_OK) {
+    if (st == ADK_OK && x) {
         ck->rows = x->n;
         ck->cols = (int64_t)x->d;
         st = adk_ckpt_checksum(ctx, x, &ck->sum);
+    } else if (st == ADK_OK) {
+        const adk_rows_t *sh = adk_rowsrc_shape(src);
+        uint64_t s = 0;
+        ck->rows = sh->n;
+        ck->cols = (int64_t)sh->d;
+        st = adk_rowsrc_pass(src, checksum_window, &s);
+        if (st == ADK_OK) {
+            st = adk_ctx_allreduce(ctx, &s, &ck->sum, 1, MPI_UINT64_T, MPI_SUM);
+        }
     }
     return st;
+}
+
+int adk_ckpt_input(adk_ckpt_t *ck, const char *spec, const adk_rows_t *x)
+{
+    return ckpt_input(ck, spec, x, NULL);
+}
+
+int adk_ckpt_input_src(adk_ckpt_t *ck, const char *spec, adk_rowsrc_t *src)
+{
+    return ckpt_input(ck, spec, NULL, src);
 }
 
 int adk_ckpt_begin(adk_ckpt_t *ck, adk_out_t **out)

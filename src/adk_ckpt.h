@@ -21,6 +21,7 @@
 #include "adk_h5.h"
 #include "adk_out.h"
 #include "adk_rows.h"
+#include "adk_rowsrc.h"
 
 /* Version of the attributes adk_ckpt writes (a reader refuses any other). */
 #define ADK_CKPT_FORMAT 1
@@ -74,6 +75,9 @@ int adk_ckpt_checksum(adk_ctx_t *ctx, const adk_rows_t *x, uint64_t *out);
  * @return as adk_ckpt_checksum, or the first failure of adk_ckpt_options; agreed. Collective.
  */
 int adk_ckpt_input(adk_ckpt_t *ck, const char *spec, const adk_rows_t *x);
+
+/** adk_ckpt_input over a row source (one pass when streamed): the same identity. Collective. */
+int adk_ckpt_input_src(adk_ckpt_t *ck, const char *spec, adk_rowsrc_t *src);
 
 /**
  * Start writing a checkpoint: a new file under a temporary name beside the checkpoint path, with

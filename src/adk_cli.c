@@ -282,6 +282,40 @@ int adk_cli_parse_list(adk_ctx_t *ctx, const char *opt, const char *s, double **
     return ADK_OK;
 }
 
+int adk_cli_parse_bytes(adk_ctx_t *ctx, const char *opt, const char *s, uint64_t *out)
+{
+    *out = 0;
+    const char *p = s;
+    uint64_t v = 0;
+    int digits = 0;
+    for (; *p >= '0' && *p <= '9'; p++, digits++) {
+        if (v > (UINT64_MAX - 9) / 10) {
+            digits = -1;
+            break;
+        }
+        v = v * 10 + (uint64_t)(*p - '0');
+    }
+    int shift = 0;
+    if (digits > 0 && *p) {
+        const char *units = "KMGT", *u = strchr(units, *p >= 'a' ? *p - 'a' + 'A' : *p);
+        if (u && *u) {
+            shift = 10 * (int)(u - units + 1);
+            p++;
+            p += (*p == 'i' && p[1] == 'B') ? 2 : (*p == 'B');
+        } else if (*p == 'B') {
+            p++;
+        }
+    }
+    if (digits <= 0 || *p || v == 0 || (shift && v > (UINT64_MAX >> shift))) {
+        return ADK_ERR(ctx, ADK_EINVAL,
+                       "--%s: '%s' is not a positive byte count (a whole number with an optional "
+                       "K, M, G or T suffix)",
+                       opt, s);
+    }
+    *out = v << shift;
+    return ADK_OK;
+}
+
 /* Set while a driver (adkit run) runs several programs in one MPI job: MPI is started and
  * finished once, by the driver, not by each program. */
 static int cli_hosted;

@@ -96,4 +96,12 @@ int adk_cli_main(int argc, char **argv, const adk_cli_t *cli, void *opts, adk_cl
 /** Parse a comma-separated list of doubles ("1,2.5,3") into a malloc'd array. Local. */
 int adk_cli_parse_list(adk_ctx_t *ctx, const char *opt, const char *s, double **out, size_t *n);
 
+/**
+ * Parse a byte count: a whole number with an optional suffix K, M, G or T (powers of 1024; a
+ * trailing "B" or "iB" is allowed: 512M, 2GiB). Zero, negative, fractional and overflowing values
+ * are refused with a message naming --@p opt.
+ * @return ADK_OK or ADK_EINVAL. Local (the same argv on every rank gives the same verdict).
+ */
+int adk_cli_parse_bytes(adk_ctx_t *ctx, const char *opt, const char *s, uint64_t *out);
+
 #endif

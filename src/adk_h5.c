@@ -629,6 +629,112 @@ int adk_h5_read_rows(adk_h5_t *f, const char *dset, const char *what, int64_t al
     return ADK_TIMED(f->ctx, ADK_T_IO, read_rows(f, dset, what, align, vector, finite, out));
 }
 
+struct adk_h5_dset {
+    adk_ctx_t *ctx;
+    hid_t ds;
+    char *what;
+    size_t cols;
+    int wide; /* wide integers: values must be checked for exactness */
+};
+
+static int dset_open(adk_h5_t *f, const char *dset, const char *what, int64_t *rows, size_t *cols,
+                     adk_h5_dset_t **out)
+{
+    adk_ctx_t *ctx = f->ctx;
+    *out = NULL;
+    *rows = 0;
+    *cols = 0;
+    char name[4096];
+    if (!what) {
+        snprintf(name, sizeof(name), "%s:%s", f->name, dset);
+        what = name;
+    }
+    hid_t ds = -1;
+    int ndims = 0;
+    hsize_t dims[2] = {0, 0};
+    int st = open_dset(ctx, f->fid, f->name, dset, &ds, &ndims, dims);
+    if (st == ADK_OK && ndims != 2) {
+        st = ADK_ERR(ctx, ADK_EDATA, "%s: dataset is %d-D, expected a 2-D rows x columns matrix",
+                     what, ndims);
+    } else if (st == ADK_OK && (dims[0] == 0 || dims[1] == 0)) {
+        st = ADK_ERR(ctx, ADK_EDATA, "%s: empty data (%llu x %llu)", what,
+                     (unsigned long long)dims[0], (unsigned long long)dims[1]);
+    } else if (st == ADK_OK && (dims[0] > (hsize_t)INT64_MAX ||
+                                dims[1] > SIZE_MAX / sizeof(double) / ((size_t)1 << 20))) {
+        /* a window holds at least a few hundred rows: their bytes must not overflow size_t */
+        st = ADK_ERR(ctx, ADK_EDATA, "%s: %llu x %llu values cannot be read in windows", what,
+                     (unsigned long long)dims[0], (unsigned long long)dims[1]);
+    }
+    adk_h5_dset_t *h = NULL;
+    if (st == ADK_OK) {
+        h = adk_calloc(1, sizeof(*h));
+        if (h) {
+            h->ctx = ctx;
+            h->ds = -1;
+            h->what = adk_strdup(what);
+        }
+        st = adk_ctx_agree(ctx, h && h->what ? ADK_OK : ADK_ERR(ctx, ADK_ENOMEM, "out of memory"));
+    }
+    if (st != ADK_OK) {
+        if (h) {
+            free(h->what);
+            free(h);
+        }
+        if (ds >= 0) {
+            H5Dclose(ds);
+        }
+        return st;
+    }
+    h->ds = ds;
+    h->cols = (size_t)dims[1];
+    h->wide = wide_integers(ds);
+    *rows = (int64_t)dims[0];
+    *cols = h->cols;
+    *out = h;
+    return ADK_OK;
+}
+
+int adk_h5_dset_open(adk_h5_t *f, const char *dset, const char *what, int64_t *rows, size_t *cols,
+                     adk_h5_dset_t **out)
+{
+    return ADK_TIMED(f->ctx, ADK_T_IO, dset_open(f, dset, what, rows, cols, out));
+}
+
+static int dset_read(adk_h5_dset_t *h, int64_t row0, size_t nloc, double *buf)
+{
+    int st =
+        adk_h5_xfer_rows(h->ctx, h->ds, H5T_NATIVE_DOUBLE, buf, row0, nloc, h->cols, 0, h->what);
+    if (st == ADK_OK && h->wide) {
+        adk_rows_t v = {0};
+        v.row0 = row0;
+        v.nloc = nloc;
+        v.d = h->cols;
+        v.x = buf;
+        v.spec = h->what;
+        st = adk_ctx_agree(h->ctx, check_exact(h->ctx, &v));
+    }
+    return st;
+}
+
+int adk_h5_dset_read(adk_h5_dset_t *ds, int64_t row0, size_t nloc, double *buf)
+{
+    return ADK_TIMED(ds->ctx, ADK_T_IO, dset_read(ds, row0, nloc, buf));
+}
+
+void adk_h5_dset_close(adk_h5_dset_t *ds)
+{
+    if (!ds) {
+        return;
+    }
+    if (ds->ds >= 0) {
+        adk_ctx_tic(ds->ctx, ADK_T_IO);
+        H5Dclose(ds->ds);
+        adk_ctx_toc(ds->ctx, ADK_T_IO);
+    }
+    free(ds->what);
+    free(ds);
+}
+
 int adk_h5_read_labels(adk_h5_t *f, const char *dset, const char *noun, double max_abs,
                        adk_rows_t *rows)
 {

@@ -63,6 +63,31 @@ int adk_h5_shape(adk_h5_t *f, const char *dset, int *exists, int *ndims, int64_t
 int adk_h5_read_rows(adk_h5_t *f, const char *dset, const char *what, int64_t align, int vector,
                      int finite, adk_rows_t **out);
 
+/** A 2-D numeric dataset open for reading rows window by window (streamed input). */
+typedef struct adk_h5_dset adk_h5_dset_t;
+
+/**
+ * Open a 2-D numeric dataset for repeated row reads, with the checks of adk_h5_read_rows (missing,
+ * not numeric, not 2-D, empty) but without reading or allocating the rows.
+ * @param what  how messages name the data (NULL: "FILE:DSET"; copied)
+ * @param rows, cols  its shape
+ * @return ADK_OK, ADK_EDATA, ADK_ENOMEM; agreed. Collective. The handle must be closed before
+ *         @p f.
+ */
+int adk_h5_dset_open(adk_h5_t *f, const char *dset, const char *what, int64_t *rows, size_t *cols,
+                     adk_h5_dset_t **out);
+
+/**
+ * Read rows [row0, row0+nloc) as doubles into @p buf (nloc x cols). A rank with nothing to read
+ * passes nloc = 0 and still joins. Integers of more than 32 bits beyond 2^53 are refused as by
+ * adk_h5_read_rows. Accounted as I/O.
+ * @return ADK_OK, ADK_EHDF5, ADK_EDATA; agreed. Collective.
+ */
+int adk_h5_dset_read(adk_h5_dset_t *ds, int64_t row0, size_t nloc, double *buf);
+
+/** Close (NULL: no-op). Collective unless NULL. */
+void adk_h5_dset_close(adk_h5_dset_t *ds);
+
 /**
  * Read integer labels for the rows of @p rows (same partition) from a 1-D dataset whose length must
  * equal rows->n. Values must be integers of magnitude at most @p max_abs.

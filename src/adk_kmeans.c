@@ -11,6 +11,10 @@
  *
  * As scikit-learn does, the fit works on mean-centred rows (centred chunk by chunk, never copied)
  * so the ||x||^2 - 2x.c + ||c||^2 form loses less to cancellation.
+ *
+ * Every pass over the rows goes through an adk_rowsrc: a block in memory, or an HDF5 dataset read
+ * window by window (--stream). Windows hold whole distance chunks and the per-block partial sums
+ * run on from one window to the next, so a streamed fit performs the in-memory fit's operations.
  */
 #include "adk_kmeans.h"
 #include "adk_mem.h"
@@ -26,11 +30,13 @@
 #include "adk_part.h"
 #include "adk_repro.h"
 #include "adk_rng.h"
+#include "adk_rowsrc.h"
 
 /* Everything one fit shares between initialisation, Lloyd steps and relocation. */
 typedef struct {
     adk_ctx_t *ctx;
-    const adk_rows_t *x;
+    adk_rowsrc_t *src; /* the rows, in memory or read window by window at every pass */
+    size_t woff;       /* local index of the first row of the window being visited */
     size_t k, d, nloc;
     int64_t n, row0, block;
     double *mean;   /* d: column means; the fit works on x - mean */
@@ -146,7 +152,8 @@ static void lloyd_chunk(void *ud, size_t first, size_t count, const double *rows
     adk_dist_sq_assigned(f->ws, rows, label, count, f->cen->c, sq);
     for (size_t i = 0; i < count; i++) {
         int32_t a = label[i];
-        int32_t *lab = f->labels + first + i;
+        size_t li = f->woff + first + i;
+        int32_t *lab = f->labels + li;
         f->changed += *lab != a;
         *lab = a;
         const double *xr = rows + i * d;
@@ -157,7 +164,7 @@ static void lloyd_chunk(void *ud, size_t first, size_t count, const double *rows
             }
         }
         f->pinert += sq[i];
-        if (f->row0 + (int64_t)(first + i) + 1 == f->next_flush) {
+        if (f->row0 + (int64_t)li + 1 == f->next_flush) {
             flush_block(f);
             f->next_flush = f->next_flush + f->block < f->n ? f->next_flush + f->block : f->n;
         }
@@ -189,6 +196,16 @@ static double centre_max_norm(const fit_t *f)
     return m * (1.0 + 1e-12);
 }
 
+/* A window of an E-step: its global first row keeps the chunks where they are in memory, its
+ * local offset places the labels. */
+static int estep_window(void *ud, const adk_rows_t *w, size_t off)
+{
+    fit_t *f = ud;
+    f->woff = off;
+    adk_dist_nearest_blocks(f->ws, f->cen, w->x, w->nloc, w->row0, f->mean, lloyd_chunk, f);
+    return ADK_OK;
+}
+
 /* E-step over all local rows (+ M-step sums when update), then the one allreduce. */
 static int estep(fit_t *f, int update)
 {
@@ -200,7 +217,10 @@ static int estep(fit_t *f, int update)
     f->pinert = 0.0;
     int64_t end = (f->row0 / f->block + 1) * f->block;
     f->next_flush = end < f->n ? end : f->n;
-    adk_dist_nearest_blocks(f->ws, f->cen, f->x->x, f->nloc, f->row0, f->mean, lloyd_chunk, f);
+    int st = adk_rowsrc_pass(f->src, estep_window, f);
+    if (st != ADK_OK) {
+        return st;
+    }
     adk_racc_addi(f->acc, f->k, f->changed);
     if (update && f->ck && f->ck->stop_wanted) { /* stop requests ride on the same allreduce */
         adk_racc_addi(f->acc, f->k + 1, f->ck->stop_wanted(f->ck->ud, f->run, f->iter) != 0);
@@ -211,26 +231,14 @@ static int estep(fit_t *f, int update)
 /* ------------------------------------------------------------------------------------------ */
 /* Fetching rows and the distributed pieces of initialisation                                 */
 
-/* Centred rows of the given global indices, broadcast from their owners. */
+/* Centred rows of the given global indices, on every rank. */
 static int fetch_rows(fit_t *f, const int64_t *g, size_t m, double *out)
 {
-    int size = adk_ctx_size(f->ctx), rank = adk_ctx_rank(f->ctx);
-    for (size_t t = 0; t < m; t++) {
-        int owner = adk_part_owner(f->n, size, f->block, g[t]);
-        double *dst = out + t * f->d;
-        if (owner == rank) {
-            const double *src = f->x->x + (size_t)(g[t] - f->row0) * f->d;
-            for (size_t j = 0; j < f->d; j++) {
-                dst[j] = src[j] - f->mean[j];
-            }
-        }
-        if (size > 1 && ADK_MPI_CALL(f->ctx, owner == rank ? (int64_t)f->d : 0, MPI_DOUBLE,
-                                     MPI_Bcast(dst, (int)f->d, MPI_DOUBLE, owner,
-                                               adk_ctx_comm(f->ctx))) != MPI_SUCCESS) {
-            return adk_ctx_agree(f->ctx, ADK_ERR(f->ctx, ADK_EMPI, "MPI_Bcast of a row failed"));
-        }
+    int st = adk_rowsrc_fetch(f->src, g, m, out);
+    for (size_t i = 0; st == ADK_OK && i < m * f->d; i++) {
+        out[i] -= f->mean[i % f->d]; /* what the owner computed before, the same bits */
     }
-    return ADK_OK;
+    return st;
 }
 
 /* k-means++ state: closest squared distance of every local row to the chosen centres. */
@@ -238,9 +246,10 @@ typedef struct {
     fit_t *f;
     double *closest; /* nloc */
     int ntrial;
-    double *ppart;    /* ntrial block partial potentials */
-    adk_racc_t *pacc; /* ntrial potentials */
-    int mode;         /* 0: set closest, 1: trial potentials, 2: update closest */
+    double *ppart;     /* ntrial block partial potentials */
+    adk_racc_t *pacc;  /* ntrial potentials */
+    int mode;          /* 0: set closest, 1: trial potentials, 2: update closest */
+    adk_centres_t *cc; /* the centres of the pass */
 } kpp_t;
 
 static void kpp_chunk(void *ud, size_t first, size_t count, const double *rows, const double *dist,
@@ -249,7 +258,7 @@ static void kpp_chunk(void *ud, size_t first, size_t count, const double *rows, 
     kpp_t *kp = ud;
     fit_t *f = kp->f;
     for (size_t i = 0; i < count; i++) {
-        size_t li = first + i;
+        size_t li = f->woff + first + i;
         double xn = adk_dist_norm2(rows + i * f->d, f->d);
         const double *r = dist + i * ldd;
         if (kp->mode == 0 || kp->mode == 2) {
@@ -272,6 +281,15 @@ static void kpp_chunk(void *ud, size_t first, size_t count, const double *rows, 
             }
         }
     }
+}
+
+/* A window of a k-means++ pass (as estep_window). */
+static int kpp_window(void *ud, const adk_rows_t *w, size_t off)
+{
+    kpp_t *kp = ud;
+    kp->f->woff = off;
+    adk_dist_blocks_shifted(kp->f->ws, kp->cc, w->x, w->nloc, w->row0, kp->f->mean, kpp_chunk, kp);
+    return ADK_OK;
 }
 
 /* Fixed-point image of a squared distance on a grid below 2^e: < 2^62, truncated. */
@@ -365,7 +383,7 @@ static int init_kmeanspp(fit_t *f, adk_rng_t *rng, double *centres)
 {
     size_t k = f->k, d = f->d;
     int ntrial = 2 + (int)log((double)k);
-    kpp_t kp = {f, NULL, ntrial, NULL, NULL, 0};
+    kpp_t kp = {f, NULL, ntrial, NULL, NULL, 0, NULL};
     adk_centres_t *cc = NULL;
     int64_t *cand = adk_malloc((size_t)ntrial * sizeof(int64_t));
     double *crow = adk_malloc((size_t)ntrial * d * sizeof(double));
@@ -374,6 +392,7 @@ static int init_kmeanspp(fit_t *f, adk_rng_t *rng, double *centres)
     int st = (cand && crow && kp.closest && kp.ppart) ? ADK_OK : ADK_ENOMEM;
     if (st == ADK_OK) {
         st = adk_centres_alloc((size_t)ntrial, d, &cc);
+        kp.cc = cc;
     }
     if (st == ADK_OK) {
         st = adk_racc_alloc((size_t)ntrial, 0, &kp.pacc);
@@ -390,7 +409,7 @@ static int init_kmeanspp(fit_t *f, adk_rng_t *rng, double *centres)
         cc->k = 1;
         adk_centres_set(cc, centres);
         kp.mode = 0;
-        adk_dist_blocks_shifted(f->ws, cc, f->x->x, f->nloc, f->row0, f->mean, kpp_chunk, &kp);
+        st = adk_rowsrc_pass(f->src, kpp_window, &kp);
     }
     for (size_t c = 1; c < k && st == ADK_OK; c++) {
         st = kpp_sample(&kp, rng, cand);
@@ -417,8 +436,10 @@ static int init_kmeanspp(fit_t *f, adk_rng_t *rng, double *centres)
         cc->k = (size_t)ntrial;
         adk_centres_set(cc, crow);
         kp.mode = 1;
-        adk_dist_blocks_shifted(f->ws, cc, f->x->x, f->nloc, f->row0, f->mean, kpp_chunk, &kp);
-        st = adk_racc_allreduce(f->ctx, kp.pacc);
+        st = adk_rowsrc_pass(f->src, kpp_window, &kp);
+        if (st == ADK_OK) {
+            st = adk_racc_allreduce(f->ctx, kp.pacc);
+        }
         if (st != ADK_OK) {
             break;
         }
@@ -435,7 +456,7 @@ static int init_kmeanspp(fit_t *f, adk_rng_t *rng, double *centres)
         cc->k = 1;
         adk_centres_set(cc, crow + (size_t)best * d);
         kp.mode = 2;
-        adk_dist_blocks_shifted(f->ws, cc, f->x->x, f->nloc, f->row0, f->mean, kpp_chunk, &kp);
+        st = adk_rowsrc_pass(f->src, kpp_window, &kp);
     }
     if (cc) {
         cc->k = (size_t)ntrial;
@@ -487,6 +508,41 @@ static int far_before(const far_t *a, const far_t *b)
     return a->dist > b->dist || (a->dist == b->dist && a->row < b->row);
 }
 
+/* Each rank's m farthest rows from the old centres of their clusters, kept sorted. */
+typedef struct {
+    fit_t *f;
+    const double *old;
+    far_t *mine;
+    size_t m, nm;
+} far_pass_t;
+
+static int far_window(void *ud, const adk_rows_t *w, size_t off)
+{
+    far_pass_t *fp = ud;
+    fit_t *f = fp->f;
+    size_t d = f->d, m = fp->m;
+    far_t *mine = fp->mine;
+    for (size_t i = 0; i < w->nloc; i++) {
+        const double *x = w->x + i * d;
+        const double *c = fp->old + (size_t)f->labels[off + i] * d;
+        double s = 0.0;
+        for (size_t j = 0; j < d; j++) {
+            double t = (x[j] - f->mean[j]) - c[j];
+            s += t * t;
+        }
+        far_t cur = {s, w->row0 + (int64_t)i};
+        if (fp->nm < m || far_before(&cur, &mine[fp->nm - 1])) {
+            size_t p = fp->nm < m ? fp->nm++ : fp->nm - 1;
+            while (p > 0 && far_before(&cur, &mine[p - 1])) {
+                mine[p] = mine[p - 1];
+                p--;
+            }
+            mine[p] = cur;
+        }
+    }
+    return ADK_OK;
+}
+
 /*
  * scikit-learn's _relocate_empty_clusters_dense: the farthest rows (from the old centre of their
  * new cluster) become the empty clusters' sums and leave their own. The m farthest are found as
@@ -508,25 +564,11 @@ static int relocate(fit_t *f, const double *old, int64_t *counts)
             empty[m++] = (int32_t)c;
         }
     }
-    size_t nm = 0; /* local top-m, kept sorted */
-    for (size_t i = 0; st == ADK_OK && i < f->nloc; i++) {
-        const double *x = f->x->x + i * d;
-        const double *c = old + (size_t)f->labels[i] * d;
-        double s = 0.0;
-        for (size_t j = 0; j < d; j++) {
-            double t = (x[j] - f->mean[j]) - c[j];
-            s += t * t;
-        }
-        far_t cur = {s, f->row0 + (int64_t)i};
-        if (nm < m || far_before(&cur, &mine[nm - 1])) {
-            size_t p = nm < m ? nm++ : nm - 1;
-            while (p > 0 && far_before(&cur, &mine[p - 1])) {
-                mine[p] = mine[p - 1];
-                p--;
-            }
-            mine[p] = cur;
-        }
+    far_pass_t fp = {f, old, mine, m, 0};
+    if (st == ADK_OK) {
+        st = adk_rowsrc_pass(f->src, far_window, &fp);
     }
+    size_t nm = fp.nm;
     for (size_t q = nm; q < m; q++) {
         mine[q].dist = -1.0; /* padding: never chosen */
         mine[q].row = INT64_MAX;
@@ -842,77 +884,131 @@ static int same_clustering(fit_t *f, const int32_t *a, const int32_t *b, int *sa
 /* ------------------------------------------------------------------------------------------ */
 /* Set-up                                                                                     */
 
+/* The passes of data_stats: each walks every row once, window by window. */
+enum { ST_ABSMAX, ST_SUM, ST_MAX, ST_SQ };
+
+typedef struct {
+    fit_t *f;
+    int what;
+    double *v;     /* d: column bounds (ST_ABSMAX) */
+    double *part;  /* d: the current block's partial sums */
+    double mxnorm; /* ST_MAX: largest squared centred row norm */
+    adk_racc_t *a; /* ST_SUM, ST_SQ: exact sums of the block partials */
+} stats_pass_t;
+
+/*
+ * Block partials are carried from one window to the next and flushed at the end of every global
+ * reproducibility block: the sums of adk_repro_colsums, in the same order, for any window.
+ */
+static int stats_window(void *ud, const adk_rows_t *w, size_t off)
+{
+    (void)off;
+    stats_pass_t *sp = ud;
+    fit_t *f = sp->f;
+    size_t d = f->d;
+    for (size_t i = 0; i < w->nloc; i++) {
+        const double *x = w->x + i * d;
+        if (sp->what == ST_ABSMAX) {
+            for (size_t j = 0; j < d; j++) {
+                double v = fabs(x[j]);
+                sp->v[j] = v > sp->v[j] ? v : sp->v[j];
+            }
+            continue;
+        }
+        if (sp->what == ST_MAX) {
+            double nr = 0.0;
+            for (size_t j = 0; j < d; j++) {
+                double t = x[j] - f->mean[j];
+                f->colmax[j] = fabs(t) > f->colmax[j] ? fabs(t) : f->colmax[j];
+                nr += t * t;
+            }
+            sp->mxnorm = nr > sp->mxnorm ? nr : sp->mxnorm;
+            continue;
+        }
+        for (size_t j = 0; j < d; j++) {
+            if (sp->what == ST_SUM) {
+                sp->part[j] += x[j];
+            } else {
+                double t = x[j] - f->mean[j];
+                sp->part[j] += t * t;
+            }
+        }
+        int64_t g = w->row0 + (int64_t)i;
+        if ((g + 1) % f->block == 0 || g + 1 == f->n) {
+            for (size_t j = 0; j < d; j++) {
+                adk_racc_add(sp->a, j, sp->part[j]);
+                sp->part[j] = 0.0;
+            }
+        }
+    }
+    return ADK_OK;
+}
+
 /* Column means, column max |x - mean|, max row norm and the mean feature variance. */
 static int data_stats(fit_t *f)
 {
     size_t d = f->d;
-    double *sq = adk_calloc(d, sizeof(double));
-    int st = adk_ctx_agree(f->ctx, sq ? ADK_OK : ADK_ERR(f->ctx, ADK_ENOMEM, "out of memory"));
-    if (st == ADK_OK) {
-        st = adk_repro_colsums(f->ctx, f->x->x, f->nloc, d, f->row0, f->block, f->mean);
-    }
-    if (st != ADK_OK) {
-        free(sq);
-        return st;
-    }
-    for (size_t j = 0; j < d; j++) {
-        f->mean[j] /= (double)f->n;
-    }
-    /* centred squares in place of the data would need a copy: sum them block by block */
-    adk_racc_t *a = NULL;
-    st = adk_racc_alloc(d, 0, &a);
+    stats_pass_t sp = {f, ST_ABSMAX, NULL, NULL, 0.0, NULL};
+    sp.v = adk_calloc(d, sizeof(double));
+    sp.part = adk_calloc(d, sizeof(double));
+    int st = sp.v && sp.part ? adk_racc_alloc(d, 0, &sp.a) : ADK_ENOMEM;
     st = adk_ctx_agree(f->ctx, st == ADK_OK ? st : ADK_ERR(f->ctx, st, "out of memory"));
-    double mx[2] = {0.0, 0.0};
-    for (size_t j = 0; j < d; j++) {
-        f->colmax[j] = 0.0;
+    /* the column sums, as adk_repro_colsums: bounds first, they set the fixed-point scales */
+    if (st == ADK_OK) {
+        st = adk_rowsrc_pass(f->src, stats_window, &sp);
     }
-    for (size_t i = 0; st == ADK_OK && i < f->nloc; i++) {
-        const double *x = f->x->x + i * d;
-        double nr = 0.0;
+    if (st == ADK_OK) {
+        st = adk_ctx_allreduce(f->ctx, MPI_IN_PLACE, sp.v, (int)d, MPI_DOUBLE, MPI_MAX);
+    }
+    if (st == ADK_OK) {
         for (size_t j = 0; j < d; j++) {
-            double t = x[j] - f->mean[j];
-            f->colmax[j] = fabs(t) > f->colmax[j] ? fabs(t) : f->colmax[j];
-            nr += t * t;
+            /* A block partial is below block*max; one spare bit absorbs rounding. */
+            adk_racc_set_scale(sp.a, j, adk_repro_exponent(sp.v[j] * (double)f->block) + 1);
         }
-        mx[0] = nr > mx[0] ? nr : mx[0];
+        sp.what = ST_SUM;
+        st = adk_rowsrc_pass(f->src, stats_window, &sp);
+    }
+    if (st == ADK_OK) {
+        st = adk_racc_allreduce(f->ctx, sp.a);
+    }
+    if (st == ADK_OK) {
+        for (size_t j = 0; j < d; j++) {
+            f->mean[j] = adk_racc_get(sp.a, j) / (double)f->n;
+            f->colmax[j] = 0.0;
+        }
+        sp.what = ST_MAX;
+        st = adk_rowsrc_pass(f->src, stats_window, &sp);
     }
     if (st == ADK_OK) {
         st = adk_ctx_allreduce(f->ctx, MPI_IN_PLACE, f->colmax, (int)d, MPI_DOUBLE, MPI_MAX);
     }
     if (st == ADK_OK) {
-        st = adk_ctx_allreduce(f->ctx, MPI_IN_PLACE, mx, 1, MPI_DOUBLE, MPI_MAX);
+        st = adk_ctx_allreduce(f->ctx, MPI_IN_PLACE, &sp.mxnorm, 1, MPI_DOUBLE, MPI_MAX);
     }
+    /* centred squares in place of the data would need a copy: sum them block by block */
     if (st == ADK_OK) {
-        f->maxnorm = sqrt(mx[0]) * (1.0 + 1e-12);
+        f->maxnorm = sqrt(sp.mxnorm) * (1.0 + 1e-12);
+        adk_racc_zero(sp.a);
         for (size_t j = 0; j < d; j++) {
             double b = f->colmax[j] * f->colmax[j] * (double)f->block;
-            adk_racc_set_scale(a, j, adk_repro_exponent(b) + 1);
+            adk_racc_set_scale(sp.a, j, adk_repro_exponent(b) + 1);
         }
-        size_t r = 0;
-        while (r < f->nloc) {
-            size_t end = adk_part_block_end(f->row0, r, f->nloc, f->block);
-            memset(sq, 0, d * sizeof(double));
-            for (; r < end; r++) {
-                for (size_t j = 0; j < d; j++) {
-                    double t = f->x->x[r * d + j] - f->mean[j];
-                    sq[j] += t * t;
-                }
-            }
-            for (size_t j = 0; j < d; j++) {
-                adk_racc_add(a, j, sq[j]);
-            }
-        }
-        st = adk_racc_allreduce(f->ctx, a);
+        sp.what = ST_SQ;
+        st = adk_rowsrc_pass(f->src, stats_window, &sp);
+    }
+    if (st == ADK_OK) {
+        st = adk_racc_allreduce(f->ctx, sp.a);
     }
     if (st == ADK_OK) {
         double mv = 0.0;
         for (size_t j = 0; j < d; j++) {
-            mv += adk_racc_get(a, j) / (double)f->n; /* np.var: population variance */
+            mv += adk_racc_get(sp.a, j) / (double)f->n; /* np.var: population variance */
         }
         f->mean_var = mv / (double)d;
     }
-    adk_racc_free(a);
-    free(sq);
+    adk_racc_free(sp.a);
+    free(sp.v);
+    free(sp.part);
     return st;
 }
 
@@ -986,10 +1082,74 @@ static int read_init_file(adk_ctx_t *ctx, const char *spec, size_t k, size_t d, 
     return st; /* same metadata on every rank: already agreed */
 }
 
+/* The value checks: NaN/Inf first (as a read in memory makes them), then the range. */
+typedef struct {
+    adk_ctx_t *ctx;
+    int range_bad; /* a value out of range seen (its message is stored) */
+} check_pass_t;
+
+static int check_window(void *ud, const adk_rows_t *w, size_t off)
+{
+    (void)off;
+    check_pass_t *cp = ud;
+    int st = adk_rows_check_finite(cp->ctx, w);
+    if (st != ADK_OK && cp->range_bad) {
+        adk_ctx_clear(cp->ctx); /* a NaN anywhere on the rank is reported before a range error */
+        st = adk_rows_check_finite(cp->ctx, w);
+    }
+    if (st == ADK_OK && !cp->range_bad) {
+        cp->range_bad = adk_rows_check_range(cp->ctx, w, ADK_ROWS_MAX_ABS) != ADK_OK;
+    }
+    return st;
+}
+
+static int check_values(adk_ctx_t *ctx, adk_rowsrc_t *src)
+{
+    check_pass_t cp = {ctx, 0};
+    int st = adk_rowsrc_pass(src, check_window, &cp); /* agreed on the NaN/Inf verdict first */
+    if (st == ADK_OK) {
+        st = adk_ctx_agree(ctx, cp.range_bad ? ADK_EDATA : ADK_OK);
+    }
+    return st;
+}
+
+/* The final distances: direct, in the data's own frame. */
+typedef struct {
+    const fit_t *f;
+    const adk_kmeans_model_t *m;
+    const int32_t *lab;
+    double *dist;
+} dist_pass_t;
+
+static int dist_window(void *ud, const adk_rows_t *w, size_t off)
+{
+    dist_pass_t *dp = ud;
+    size_t d = dp->f->d;
+    for (size_t i = 0; i < w->nloc; i++) {
+        const double *c = dp->m->centroids + (size_t)dp->lab[off + i] * d;
+        dp->dist[off + i] = sqrt(adk_dist_sq(w->x + i * d, c, d));
+    }
+    return ADK_OK;
+}
+
 int adk_kmeans_fit(adk_ctx_t *ctx, const adk_kmeans_params_t *p, const adk_rows_t *x,
                    adk_kmeans_model_t **model, int32_t *labels, double *dist)
 {
     *model = NULL;
+    adk_rowsrc_t *src = NULL;
+    int st = adk_ctx_agree(ctx, adk_rowsrc_mem(ctx, x, &src));
+    if (st == ADK_OK) {
+        st = adk_kmeans_fit_src(ctx, p, src, model, labels, dist);
+    }
+    adk_rowsrc_free(src);
+    return st;
+}
+
+int adk_kmeans_fit_src(adk_ctx_t *ctx, const adk_kmeans_params_t *p, adk_rowsrc_t *src,
+                       adk_kmeans_model_t **model, int32_t *labels, double *dist)
+{
+    *model = NULL;
+    const adk_rows_t *x = adk_rowsrc_shape(src);
     if (p->k < 1) {
         return ADK_ERR(ctx, ADK_EINVAL, "k must be at least 1 (got %d)", p->k);
     }
@@ -1013,7 +1173,7 @@ int adk_kmeans_fit(adk_ctx_t *ctx, const adk_kmeans_params_t *p, const adk_rows_
     fit_t f;
     memset(&f, 0, sizeof(f));
     f.ctx = ctx;
-    f.x = x;
+    f.src = src;
     f.k = (size_t)p->k;
     f.d = x->d;
     f.nloc = x->nloc;
@@ -1024,7 +1184,7 @@ int adk_kmeans_fit(adk_ctx_t *ctx, const adk_kmeans_params_t *p, const adk_rows_
     int32_t *best_l = NULL;
     adk_kmeans_model_t *m = NULL;
     /* values whose squares overflow are bad data, named here, not a broken sum later */
-    int st = adk_ctx_agree(ctx, adk_rows_check_range(ctx, x, ADK_ROWS_MAX_ABS));
+    int st = check_values(ctx, src);
     if (st == ADK_OK) {
         st = fit_alloc(&f);
     }
@@ -1121,15 +1281,15 @@ int adk_kmeans_fit(adk_ctx_t *ctx, const adk_kmeans_params_t *p, const adk_rows_
         m->kernel = (int)adk_dist_ws_kernel(f.ws);
         m->seed = p->seed;
         snprintf(m->init, sizeof(m->init), "%s", p->init);
-        for (size_t i = 0; i < f.nloc; i++) {
-            if (labels) {
-                labels[i] = lab[i];
-            }
-            if (dist) { /* the canonical distance: direct, in the data's own frame */
-                dist[i] =
-                    sqrt(adk_dist_sq(x->x + i * f.d, m->centroids + (size_t)lab[i] * f.d, f.d));
-            }
+        for (size_t i = 0; labels && i < f.nloc; i++) {
+            labels[i] = lab[i];
         }
+        if (dist) { /* the canonical distance: direct, in the data's own frame */
+            dist_pass_t dp = {&f, m, lab, dist};
+            st = adk_rowsrc_pass(src, dist_window, &dp);
+        }
+    }
+    if (st == ADK_OK) {
         *model = m;
         m = NULL;
     }
@@ -1140,6 +1300,53 @@ int adk_kmeans_fit(adk_ctx_t *ctx, const adk_kmeans_params_t *p, const adk_rows_
     free(best_l);
     fit_free(&f);
     return st;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Streamed fits: the window a memory limit leaves                                            */
+
+int adk_kmeans_stream_window(adk_ctx_t *ctx, const adk_kmeans_params_t *p, const adk_rows_t *shape,
+                             size_t out_bytes_per_row, uint64_t limit, size_t *rows, uint64_t *need)
+{
+    const uint64_t q = ADK_ROWSRC_QUANTUM;
+    uint64_t d = shape->d > 0 ? shape->d : 1, k = p->k > 0 ? (uint64_t)p->k : 1;
+    uint64_t row_bytes = d * sizeof(double);
+    /* rank 0 holds the most rows (remainders go to the lowest ranks) */
+    uint64_t nmax = (uint64_t)adk_part_rows(shape->n, adk_ctx_size(ctx), 0, shape->align).count;
+    uint64_t cap = (nmax + q - 1) / q * q;
+    cap = cap > 0 ? cap : q;
+    int is_pp = strcmp(p->init, "k-means++") == 0, is_rand = strcmp(p->init, "random") == 0;
+    int n_init = p->n_init > 0 ? p->n_init : (is_rand ? 10 : 1);
+    /* per local row: labels, k-means++'s closest distances, the best run's labels, outputs */
+    uint64_t per_row = 4 + (is_pp ? 8 : 0) + (n_init > 1 ? 4 : 0) + out_bytes_per_row;
+    /* O(k x d): centres, the new and best ones, a model, checkpoint states (4 sets), block sums,
+     * the exact accumulator (3 words a value), the distance chunk and k-means++'s trials; a
+     * margin for what the estimate leaves out (small allocations, HDF5's type conversion) */
+    uint64_t ntrial = 2 + (uint64_t)log((double)k);
+    uint64_t fixed = k * d * 8 * 12 + k * d * 24 + k * 64 + q * (d + k + ntrial + 4) * 8 +
+                     ntrial * d * 16 + ((uint64_t)1 << 20);
+    uint64_t base = fixed + per_row * nmax;
+    if (need) {
+        *need = base + q * row_bytes;
+    }
+    if (limit == 0) {
+        uint64_t r = ADK_KMEANS_STREAM_WINDOW / row_bytes / q * q;
+        r = r > q ? r : q;
+        *rows = (size_t)(r < cap ? r : cap);
+        return ADK_OK;
+    }
+    if (limit < base + q * row_bytes) {
+        return ADK_ERR(ctx, ADK_EINVAL,
+                       "--mem-limit %llu bytes is too small: the fit needs %llu bytes per rank "
+                       "(%llu rows of %llu x 8 bytes, %llu bytes per row for %llu rows, about %llu "
+                       "bytes of k x d state)",
+                       (unsigned long long)limit, (unsigned long long)(base + q * row_bytes),
+                       (unsigned long long)q, (unsigned long long)d, (unsigned long long)per_row,
+                       (unsigned long long)nmax, (unsigned long long)fixed);
+    }
+    uint64_t r = (limit - base) / row_bytes / q * q;
+    *rows = (size_t)(r < cap ? r : cap);
+    return ADK_OK;
 }
 
 /* ------------------------------------------------------------------------------------------ */

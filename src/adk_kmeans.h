@@ -18,6 +18,7 @@
 #include "adk_h5.h"
 #include "adk_out.h"
 #include "adk_rows.h"
+#include "adk_rowsrc.h"
 
 /* More runs than this is a typing error, not a plan (each run is a whole fit). */
 #define ADK_KMEANS_MAX_N_INIT 10000
@@ -106,6 +107,33 @@ void adk_kmeans_params_default(adk_kmeans_params_t *p);
  */
 int adk_kmeans_fit(adk_ctx_t *ctx, const adk_kmeans_params_t *p, const adk_rows_t *x,
                    adk_kmeans_model_t **model, int32_t *labels, double *dist);
+
+/**
+ * adk_kmeans_fit over a row source: a block in memory or an HDF5 dataset read window by window at
+ * every pass (adk_rowsrc_open), with exactly the same results. A streamed fit keeps in memory one
+ * window, the O(k x d) state and 4 bytes per local row (the labels; 8 more during k-means++
+ * initialisation, 4 more with n_init > 1), besides @p labels and @p dist if given.
+ * @return as adk_kmeans_fit, and a read's ADK_EHDF5. Collective.
+ */
+int adk_kmeans_fit_src(adk_ctx_t *ctx, const adk_kmeans_params_t *p, adk_rowsrc_t *src,
+                       adk_kmeans_model_t **model, int32_t *labels, double *dist);
+
+/* Default window of a streamed fit without a memory limit, bytes per rank. */
+#define ADK_KMEANS_STREAM_WINDOW ((uint64_t)64 << 20)
+
+/**
+ * Rows per window of a streamed fit so that its data memory on any rank (the window, the per-row
+ * arrays of adk_kmeans_fit_src, @p out_bytes_per_row of the caller's per-row outputs, and the
+ * O(k x d) state) stays within @p limit bytes; limit 0: ADK_KMEANS_STREAM_WINDOW of rows. The
+ * result is a multiple of ADK_ROWSRC_QUANTUM and at most the largest rank's rows rounded up.
+ * @param shape  the source's shape (n, d, align)
+ * @param need   if not NULL: the smallest limit that fits (one quantum of rows)
+ * @return ADK_OK, or ADK_EINVAL with a message when not even one quantum of rows fits. Local (the
+ *         same inputs on every rank give the same answer).
+ */
+int adk_kmeans_stream_window(adk_ctx_t *ctx, const adk_kmeans_params_t *p, const adk_rows_t *shape,
+                             size_t out_bytes_per_row, uint64_t limit, size_t *rows,
+                             uint64_t *need);
 
 /**
  * Nearest centroid and its Euclidean distance for rows in any partition (new data).

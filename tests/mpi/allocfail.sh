@@ -112,6 +112,9 @@ A=$BIN
 sweep "adkit-gen" 1 "$A/adkit-gen" blobs --n 500 --out g.h5
 sweep "adkit-kmeans" 1 "$A/adkit-kmeans" --k 3 --out m.h5 --assign a.h5 "$S/b.h5"
 sweep "adkit-kmeans" 0 "$A/adkit-kmeans" --k 3 --out m.h5 --assign a.h5 "$S/b.h5"
+# streamed: windows of 256 rows (the smallest limit), two per rank
+sweep "adkit-kmeans --mem-limit" 1 "$A/adkit-kmeans" --k 3 --mem-limit 1094560 --out m.h5 \
+    --assign a.h5 "$S/b.h5"
 sweep "adkit-threshold --assign" 1 "$A/adkit-threshold" --model "$S/mu.h5" --assign "$S/a.h5" --force
 sweep "adkit-threshold DATA" 1 "$A/adkit-threshold" --model "$S/mu.h5" --force "$S/b.h5"
 sweep "adkit-score" 1 "$A/adkit-score" --model "$S/mt.h5" --labels "$S/b.h5:/labels" --out s.h5 \

@@ -126,12 +126,44 @@ static void test_list(void)
     adk_ctx_clear(adk_test_ctx());
 }
 
+static void test_bytes(void)
+{
+    adk_ctx_t *ctx = adk_test_ctx();
+    const struct {
+        const char *s;
+        uint64_t v;
+    } good[] = {{"1", 1},
+                {"4096", 4096},
+                {"8K", 8192},
+                {"3m", 3u << 20},
+                {"2GiB", (uint64_t)2 << 30},
+                {"5MB", (uint64_t)5 << 20},
+                {"7B", 7},
+                {"1T", (uint64_t)1 << 40},
+                {"18446744073709551606", 18446744073709551606ULL}};
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        uint64_t v = 0;
+        CU_ASSERT_EQUAL(adk_cli_parse_bytes(ctx, "m", good[i].s, &v), ADK_OK);
+        CU_ASSERT_EQUAL(v, good[i].v);
+    }
+    const char *bad[] = {"",         "0",   "0K",  "-1", "1.5G", "K",
+                         "12X",      "4Ki", "1KK", " 1", "1 ",   "99999999999999999999",
+                         "16777216T"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        uint64_t v = 1;
+        CU_ASSERT_EQUAL(adk_cli_parse_bytes(ctx, "m", bad[i], &v), ADK_EINVAL);
+        CU_ASSERT_EQUAL(v, 0);
+        adk_ctx_clear(ctx);
+    }
+}
+
 int main(int argc, char **argv)
 {
     static const adk_test_t tests[] = {{"typed values", test_values},
                                        {"usage errors", test_errors},
                                        {"-- and --version", test_double_dash_and_help},
                                        {"number lists", test_list},
+                                       {"byte counts", test_bytes},
                                        {NULL, NULL}};
     return adk_test_main(argc, argv, "adk_cli", tests);
 }
