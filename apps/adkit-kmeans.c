@@ -57,16 +57,12 @@ static int ck_save(void *ud, const adk_kmeans_state_t *s)
 static int ckpt_setup(adk_ctx_t *ctx, adk_ckpt_t *ck, const opts_t *o, const char *input,
                       adk_rowsrc_t *src, adk_kmeans_state_t **from)
 {
-    adk_ckpt_options(ck, o->tab, CKPT_PARAMS); /* a failure is kept: adk_ckpt_input returns it */
-    int st = adk_ckpt_input_src(ck, input, src);
-    if (st == ADK_OK && o->resume) {
-        adk_h5_t *f = NULL;
-        st = adk_ckpt_open(ck, o->resume, &f);
-        if (st == ADK_OK) {
-            st = adk_kmeans_state_read(ctx, f, from);
-        }
-        adk_h5_close(f);
+    adk_h5_t *f = NULL;
+    int st = adk_ckpt_identify(ck, o->tab, CKPT_PARAMS, input, NULL, src, o->resume, &f);
+    if (st == ADK_OK && f) {
+        st = adk_kmeans_state_read(ctx, f, from);
     }
+    adk_h5_close(f);
     if (st == ADK_OK && *from) {
         adk_ctx_info(ctx, "resuming from %s: run %d of %d after iteration %d", o->resume,
                      (*from)->run + 1, (*from)->n_init, (*from)->iter);
@@ -162,14 +158,9 @@ static int run(adk_ctx_t *ctx, void *opts, int npos, char **pos)
         return ADK_ERR(ctx, ADK_EINVAL, "--kernel: '%s' is not auto, blas, avx2 or avx512",
                        o->kernel);
     }
-    const char *ckpath = o->checkpoint ? o->checkpoint : o->resume; /* --resume: there again */
-    if (o->ckpt_every < 0 || (o->ckpt_every > 0 && !ckpath)) {
-        return ADK_ERR(ctx, ADK_EINVAL, "--checkpoint-every %d: needs N >= 0 and --checkpoint FILE",
-                       o->ckpt_every);
-    }
-    if (ckpath && (!strcmp(ckpath, o->out) || (o->assign && !strcmp(ckpath, o->assign)))) {
-        return ADK_ERR(ctx, ADK_EINVAL, "--checkpoint %s is also an output file", ckpath);
-    }
+    const char *ckpath = NULL, *outs[] = {o->out, o->assign};
+    ADK_CHECK(
+        adk_ckpt_check_options(ctx, o->checkpoint, o->resume, o->ckpt_every, outs, 2, &ckpath));
     ADK_CHECK(adk_out_check(ctx, o->out, fl));
     if (o->assign) {
         ADK_CHECK(adk_out_check(ctx, o->assign, fl));

@@ -3,12 +3,16 @@
  * bits at any rank count (src/adk_tsne.h).
  *
  *   mpiexec -n 4 adkit-tsne --seed 0 --labels d.h5:/labels --out emb.h5 d.h5:/data
+ *
+ * With --checkpoint, SIGTERM and SIGUSR1 make it save the optimiser's state (P included) and exit
+ * 75 (--resume goes on, at any rank count, to the uninterrupted run's bits).
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "adk_ckpt.h"
 #include "adk_cli.h"
 #include "adk_io.h"
 #include "adk_mem.h"
@@ -19,7 +23,61 @@ typedef struct {
     adk_tsne_params_t t;
     const char *lr, *method, *init, *out, *labels, *label_col;
     int force;
+    const char *checkpoint, *resume;
+    int ckpt_every;
+    const adk_opt_t *tab; /* the option table (the checkpoint records parameters from it) */
 } opts_t;
+
+/* The options a resumed run must share with the run that wrote its checkpoint: all that decide
+ * the embedding (--labels only copies labels to the output). */
+#define CKPT_PARAMS                                                                                \
+    "n-components,perplexity,early-exaggeration,learning-rate,max-iter,n-iter-without-progress,"   \
+    "min-grad-norm,method,angle,init,seed,label-col"
+
+/* The run's checkpoint hooks (adk_tsne_ckpt_t): adk_ckpt asks and writes. */
+typedef struct {
+    adk_ctx_t *ctx;
+    adk_ckpt_t *ck;
+    int max_iter;
+} ckud_t;
+
+static int ck_stop(void *ud, int done)
+{
+    return adk_ckpt_stop_wanted(((ckud_t *)ud)->ck, 0, done);
+}
+
+static int ck_save(void *ud, const adk_tsne_state_t *s)
+{
+    ckud_t *u = ud;
+    adk_out_t *out = NULL;
+    int st = adk_ckpt_begin(u->ck, &out);
+    if (st == ADK_OK) {
+        st = adk_tsne_state_write(u->ctx, out, s);
+    }
+    st = adk_ckpt_commit(out, st);
+    if (st == ADK_OK && s->stop) {
+        st = adk_ckpt_stopped(u->ck, "iteration %d of %d", s->iter + 1, u->max_iter);
+    }
+    return st;
+}
+
+/* Once the input is read: the run's identity for its checkpoints, and the state to go on from. */
+static int ckpt_setup(adk_ctx_t *ctx, adk_ckpt_t *ck, const opts_t *o, const char *input,
+                      const adk_rows_t *x, adk_tsne_state_t **from)
+{
+    adk_h5_t *f = NULL;
+    int st = adk_ckpt_identify(ck, o->tab, CKPT_PARAMS, input, x, NULL, o->resume, &f);
+    if (st == ADK_OK && f) {
+        st = adk_tsne_state_read(ctx, f, x, o->t.dim, from);
+    }
+    adk_h5_close(f);
+    if (st == ADK_OK && *from) {
+        adk_ctx_info(ctx, "resuming from %s after iteration %d of %d (%s)", o->resume,
+                     (*from)->iter + 1, o->t.max_iter,
+                     (*from)->phase ? "after the early exaggeration" : "early exaggeration");
+    }
+    return st;
+}
 
 /* --learning-rate, --method and --init into the parameters. */
 static int parse_words(adk_ctx_t *ctx, opts_t *o)
@@ -99,18 +157,38 @@ static int run(adk_ctx_t *ctx, void *opts, int npos, char **pos)
     const char *input = pos[0]; /* the table allows exactly one */
     (void)npos;
     ADK_CHECK(parse_words(ctx, o));
+    const char *ckpath = NULL;
+    ADK_CHECK(
+        adk_ckpt_check_options(ctx, o->checkpoint, o->resume, o->ckpt_every, &o->out, 1, &ckpath));
     ADK_CHECK(adk_out_check(ctx, o->out, o->force ? ADK_OUT_FORCE : 0));
     o->t.verbose = !adk_ctx_quiet(ctx);
+    adk_ckpt_t *ck = NULL; /* from here on SIGTERM and SIGUSR1 ask for a checkpoint */
+    if (ckpath) {
+        ADK_CHECK(adk_ckpt_create(ctx, "adkit-tsne", ckpath, ckpath == o->resume, &ck));
+    }
     adk_ctx_set_seed(ctx, o->t.seed);
     /* reproducibility blocks: the PCA initialisation's moments are the same at any rank count */
     adk_read_opts_t ro = {ADK_ALIGN_REPRO, o->labels, o->label_col};
     adk_rows_t *x = NULL;
-    ADK_CHECK(adk_io_read(ctx, input, &ro, &x));
-    int st = adk_ctx_agree(ctx, adk_rows_check_range(ctx, x, ADK_ROWS_MAX_ABS));
+    int st = adk_io_read(ctx, input, &ro, &x);
+    if (st != ADK_OK) {
+        adk_ckpt_free(ck);
+        return st;
+    }
+    st = adk_ctx_agree(ctx, adk_rows_check_range(ctx, x, ADK_ROWS_MAX_ABS));
+    adk_tsne_state_t *from = NULL;
+    ckud_t ud = {ctx, ck, o->t.max_iter};
+    adk_tsne_ckpt_t hooks = {o->ckpt_every, ck_stop, ck_save, &ud, NULL};
+    adk_tsne_params_t tp = o->t;
+    if (st == ADK_OK && ck) {
+        st = ckpt_setup(ctx, ck, o, input, x, &from);
+        hooks.resume = from;
+        tp.ckpt = &hooks;
+    }
     adk_tsne_result_t *r = NULL;
     double t0 = adk_now();
     if (st == ADK_OK) {
-        st = adk_tsne_run(ctx, &o->t, x, &r);
+        st = adk_tsne_run(ctx, &tp, x, &r);
     }
     if (st == ADK_OK) {
         st = write_result(ctx, o, x, r);
@@ -127,6 +205,8 @@ static int run(adk_ctx_t *ctx, void *opts, int npos, char **pos)
         fflush(stdout);
     }
     adk_tsne_result_free(r);
+    adk_tsne_state_free(from);
+    adk_ckpt_free(ck);
     adk_rows_free(x);
     return st;
 }
@@ -155,7 +235,15 @@ ADK_CLI_MAIN(tsne)
         {"labels", ADK_OPT_STR, &o.labels, "F.h5:/labels", "copy these labels to /labels"},
         {"label-col", ADK_OPT_STR, &o.label_col, "COL", "CSV input: column holding labels"},
         {"force", ADK_OPT_FLAG, &o.force, NULL, "replace an existing output file"},
+        {"checkpoint", ADK_OPT_STR, &o.checkpoint, "FILE",
+         "on SIGTERM or SIGUSR1 save the optimiser's state to FILE and exit with code 75"},
+        {"checkpoint-every", ADK_OPT_INT, &o.ckpt_every, "N",
+         "also save it every N iterations (0: only when stopped)"},
+        {"resume", ADK_OPT_STR, &o.resume, "FILE",
+         "go on from checkpoint FILE (same input and parameters, any number of ranks); "
+         "checkpoints go to FILE unless --checkpoint"},
         {NULL, 0, NULL, NULL, NULL}};
+    o.tab = tab;
     const adk_cli_t cli = {
         "[OPTIONS] --out EMB.h5 INPUT",
         "Embed the rows in 2 or 3 dimensions by t-SNE (van der Maaten and Hinton 2008) with\n"

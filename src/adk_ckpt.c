@@ -131,6 +131,35 @@ int adk_ckpt_create(adk_ctx_t *ctx, const char *prog, const char *path, int resu
     return ADK_OK;
 }
 
+int adk_ckpt_check_options(adk_ctx_t *ctx, const char *checkpoint, const char *resume, int every,
+                           const char *const *outs, size_t nouts, const char **path)
+{
+    const char *ckpath = checkpoint ? checkpoint : resume;
+    *path = ckpath;
+    if (every < 0 || (every > 0 && !ckpath)) {
+        return ADK_ERR(ctx, ADK_EINVAL, "--checkpoint-every %d: needs N >= 0 and --checkpoint FILE",
+                       every);
+    }
+    for (size_t i = 0; ckpath && i < nouts; i++) {
+        if (outs[i] && strcmp(ckpath, outs[i]) == 0) {
+            return ADK_ERR(ctx, ADK_EINVAL, "--checkpoint %s is also an output file", ckpath);
+        }
+    }
+    return ADK_OK;
+}
+
+int adk_ckpt_identify(adk_ckpt_t *ck, const adk_opt_t *tab, const char *names, const char *spec,
+                      const adk_rows_t *x, adk_rowsrc_t *src, const char *resume, adk_h5_t **f)
+{
+    *f = NULL;
+    adk_ckpt_options(ck, tab, names); /* a failure is kept: adk_ckpt_input returns it */
+    int st = x ? adk_ckpt_input(ck, spec, x) : adk_ckpt_input_src(ck, spec, src);
+    if (st == ADK_OK && resume) {
+        st = adk_ckpt_open(ck, resume, f);
+    }
+    return st;
+}
+
 void adk_ckpt_free(adk_ckpt_t *ck)
 {
     if (!ck) {

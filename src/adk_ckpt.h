@@ -1,5 +1,5 @@
 /*
- * adk_ckpt: checkpoints of long fits (adkit-kmeans; the room is meant for adkit-tsne as well).
+ * adk_ckpt: checkpoints of long fits (adkit-kmeans, adkit-tsne).
  * A checkpoint is one HDF5 file written through adk_out (temporary name, fsync, rename over the
  * previous checkpoint), so a reader finds the previous checkpoint or the new one, never a part.
  * Attributes on "/" say what it is and which run it belongs to: the format version, the program,
@@ -46,6 +46,30 @@ typedef struct adk_ckpt adk_ckpt_t;
  */
 int adk_ckpt_create(adk_ctx_t *ctx, const char *prog, const char *path, int resuming,
                     adk_ckpt_t **out);
+
+/**
+ * Check a program's --checkpoint FILE, --checkpoint-every N and --resume FILE before anything
+ * else is done (every program words them alike): N >= 0, and N > 0 only with a checkpoint file;
+ * that file (--checkpoint, else --resume's: a resumed run goes on saving there) none of the
+ * outputs.
+ * @param outs   @p nouts output paths (NULL entries: outputs not asked for)
+ * @param path   out: where checkpoints go, or NULL (neither option); pass it to adk_ckpt_create
+ *               with resuming = (*path == resume)
+ * @return ADK_OK or ADK_EINVAL (message set). Local (the same verdict on every rank).
+ */
+int adk_ckpt_check_options(adk_ctx_t *ctx, const char *checkpoint, const char *resume, int every,
+                           const char *const *outs, size_t nouts, const char **path);
+
+/**
+ * Once the input is read: record the parameters (@p names from @p tab, as adk_ckpt_options) and
+ * the input's identity (adk_ckpt_input of @p x, or adk_ckpt_input_src of @p src when @p x is
+ * NULL), and with @p resume open that checkpoint and check that it belongs to this run
+ * (adk_ckpt_open).
+ * @param f  out: the open checkpoint (read the state, then adk_h5_close), NULL without @p resume
+ * @return as adk_ckpt_input and adk_ckpt_open; agreed. Collective.
+ */
+int adk_ckpt_identify(adk_ckpt_t *ck, const adk_opt_t *tab, const char *names, const char *spec,
+                      const adk_rows_t *x, adk_rowsrc_t *src, const char *resume, adk_h5_t **f);
 
 /** Leave checkpoint mode and free (NULL: no-op). Local. */
 void adk_ckpt_free(adk_ckpt_t *ck);

@@ -598,6 +598,37 @@ static int read_small(adk_h5_t *f, const char *dset, size_t max_elems, double **
     return st;
 }
 
+static int read_range(adk_h5_t *f, const char *dset, int as_i64, int64_t start, size_t count,
+                      void *buf, int64_t *total)
+{
+    adk_ctx_t *ctx = f->ctx;
+    char spec[4096];
+    snprintf(spec, sizeof(spec), "%s:%s", f->name, dset);
+    hid_t ds = -1;
+    hsize_t dims[2] = {0, 0};
+    int nd = 0;
+    int st = open_dset(ctx, f->fid, f->name, dset, &ds, &nd, dims);
+    if (st == ADK_OK && nd != 1) {
+        st = ADK_ERR(ctx, ADK_EDATA, "%s: dataset is %d-D, expected 1-D", spec, nd);
+    } else if (st == ADK_OK && (start < 0 || (uint64_t)start + count > (uint64_t)dims[0])) {
+        st = ADK_ERR(ctx, ADK_EDATA, "%s: elements %lld to %lld asked for, it has %llu", spec,
+                     (long long)start, (long long)start + (long long)count - 1,
+                     (unsigned long long)dims[0]);
+    }
+    st = adk_ctx_agree(ctx, st); /* ranges differ by rank: so may the verdicts */
+    if (st == ADK_OK) {
+        if (total) {
+            *total = (int64_t)dims[0];
+        }
+        st = xfer_rows(ctx, ds, as_i64 ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE, buf, start, count, 0,
+                       0, spec);
+    }
+    if (ds >= 0) {
+        H5Dclose(ds);
+    }
+    return st;
+}
+
 /* ---- the public calls: each one an I/O region of the run's accounting (adk_ctx.h) ---- */
 
 int adk_h5_open(adk_ctx_t *ctx, const char *file, adk_h5_t **out)
@@ -739,6 +770,12 @@ int adk_h5_read_labels(adk_h5_t *f, const char *dset, const char *noun, double m
                        adk_rows_t *rows)
 {
     return ADK_TIMED(f->ctx, ADK_T_IO, read_labels(f, dset, noun, max_abs, rows));
+}
+
+int adk_h5_read_range(adk_h5_t *f, const char *dset, int as_i64, int64_t start, size_t count,
+                      void *buf, int64_t *total)
+{
+    return ADK_TIMED(f->ctx, ADK_T_IO, read_range(f, dset, as_i64, start, count, buf, total));
 }
 
 int adk_h5_read_small(adk_h5_t *f, const char *dset, size_t max_elems, double **out, int64_t *rows,

@@ -108,6 +108,18 @@ int adk_h5_read_labels(adk_h5_t *f, const char *dset, const char *noun, double m
 int adk_h5_read_small(adk_h5_t *f, const char *dset, size_t max_elems, double **out, int64_t *rows,
                       int64_t *cols, int *ndims);
 
+/**
+ * Read the elements [@p start, @p start + @p count) of a numeric 1-D dataset, every rank its own
+ * range (ranges of any length, 0 included, in any order): a piece of a flat array whose extent the
+ * caller works out, such as the entries of a distributed sparse matrix.
+ * @param as_i64  1: into int64_t (the file's integers, exactly); 0: into doubles
+ * @param total   out (may be NULL): the dataset's length
+ * @return ADK_OK, ADK_EDATA (missing, not 1-D, a range past its end: named), ADK_EHDF5; agreed.
+ *         Collective.
+ */
+int adk_h5_read_range(adk_h5_t *f, const char *dset, int as_i64, int64_t start, size_t count,
+                      void *buf, int64_t *total);
+
 typedef enum { ADK_ATTR_F64, ADK_ATTR_U64, ADK_ATTR_STR } adk_attr_kind_t;
 
 /**

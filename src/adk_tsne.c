@@ -1248,10 +1248,11 @@ void adk_tsne_result_free(adk_tsne_result_t *r)
 typedef struct {
     adk_ctx_t *ctx;
     const adk_tsne_params_t *prm;
-    const adk_tsne_p_t *P;
-    int64_t *counts, *displs; /* rows and first row of every rank, for the gather */
-    double *yall;             /* N x dim, gathered every iteration */
-    double *y;                /* nloc x dim: the local rows (inside yall) */
+    adk_tsne_p_t *P;
+    const adk_tsne_state_t *from; /* the state resumed from, or NULL */
+    int64_t *counts, *displs;     /* rows and first row of every rank, for the gather */
+    double *yall;                 /* N x dim, gathered every iteration */
+    double *y;                    /* nloc x dim: the local rows (inside yall) */
     double *grad, *update, *gains;
     double lr, t0;
     grad_ws_t ws;
@@ -1265,18 +1266,53 @@ static int gather(opt_t *o)
 }
 
 /*
- * scikit-learn's _gradient_descent from iteration it0 to n_iter - 1 with this momentum,
- * exaggeration and patience; the update and gains start afresh. *last is the last iteration run,
- * *kl the KL of the last iteration that computed it (every CHECK_EVERY-th and the final one).
+ * The iteration boundary after iteration @p it of phase @p phase: save when the checkpoint hooks
+ * ask (a stop wanted on any rank, or every ckpt->every iterations), and return ADK_ESTOPPED when
+ * stopping. Not after the run's last iteration: the run is done. Collective.
  */
-static int descend(opt_t *o, int it0, int n_iter, double momentum, double exag, int patience,
-                   int *last, double *kl)
+static int boundary(opt_t *o, int phase, int it, double err, double best, int best_it)
+{
+    const adk_tsne_ckpt_t *ck = o->prm->ckpt;
+    if (!ck || it + 1 >= o->prm->max_iter) {
+        return ADK_OK;
+    }
+    int stop = ck->stop_wanted && ck->stop_wanted(ck->ud, it + 1) ? 1 : 0;
+    ADK_CHECK(adk_ctx_allreduce(o->ctx, MPI_IN_PLACE, &stop, 1, MPI_INT, MPI_MAX));
+    if (!stop && !(ck->every > 0 && (it + 1) % ck->every == 0)) {
+        return ADK_OK;
+    }
+    adk_tsne_state_t s = {o->P->n, o->P->row0, o->P->nloc, o->prm->dim, phase,
+                          it,      stop,       err,        best,        best_it,
+                          o->lr,   o->y,       o->update,  o->gains,    o->P};
+    int st = ck->save(ck->ud, &s);
+    if (st == ADK_OK && stop) {
+        st = ADK_ERR(o->ctx, ADK_ESTOPPED, "stopped at iteration %d", it + 1);
+    }
+    return st;
+}
+
+/*
+ * scikit-learn's _gradient_descent from iteration it0 to n_iter - 1 with this momentum,
+ * exaggeration and patience; the update and gains start afresh, unless the run resumes in this
+ * phase: then from the state's next iteration, with its update, gains (already in place) and
+ * stopping rule's memory. *last is the last iteration run, *kl the KL of the last iteration that
+ * computed it (every CHECK_EVERY-th and the final one).
+ */
+static int descend(opt_t *o, int phase, int it0, int n_iter, double momentum, double exag,
+                   int patience, int *last, double *kl)
 {
     const adk_tsne_params_t *p = o->prm;
     size_t ne = o->P->nloc * (size_t)p->dim;
     double best = DBL_MAX, err = DBL_MAX;
     int best_it = it0, it = it0;
-    for (size_t e = 0; e < ne; e++) {
+    const adk_tsne_state_t *rs = o->from && o->from->phase == phase ? o->from : NULL;
+    if (rs) {
+        it0 = rs->iter + 1;
+        err = rs->err;
+        best = rs->best;
+        best_it = rs->best_iter;
+    }
+    for (size_t e = 0; !rs && e < ne; e++) {
         o->update[e] = 0.0;
         o->gains[e] = 1.0;
     }
@@ -1294,6 +1330,7 @@ static int descend(opt_t *o, int it0, int n_iter, double momentum, double exag, 
             o->y[e] += o->update[e];
         }
         if (!check) {
+            ADK_CHECK(boundary(o, phase, it, err, best, best_it));
             continue;
         }
         double *sq = o->ws.z, gnorm = 0.0; /* free until the next gradient */
@@ -1318,6 +1355,7 @@ static int descend(opt_t *o, int it0, int n_iter, double momentum, double exag, 
         if (gnorm <= p->min_grad_norm) {
             break;
         }
+        ADK_CHECK(boundary(o, phase, it, err, best, best_it));
     }
     *last = it < n_iter ? it : n_iter - 1;
     *kl = err;
@@ -1420,17 +1458,38 @@ static void opt_free(opt_t *o)
     grad_ws_free(&o->ws);
 }
 
+/* Take up a resumed run's state: its P, embedding (all rows gathered by the first iteration),
+ * update and gains. Local (the state was read for these rows and this dimension). */
+static int resume_from(adk_ctx_t *ctx, opt_t *o, const adk_tsne_state_t *from, const adk_rows_t *x)
+{
+    int dim = o->prm->dim;
+    if (from->n != x->n || from->row0 != x->row0 || from->nloc != x->nloc || from->dim != dim ||
+        !from->P) {
+        return ADK_ERR(ctx, ADK_EINTERNAL, "t-SNE: the resume state is not of these rows");
+    }
+    size_t ne = x->nloc * (size_t)dim;
+    memcpy(o->y, from->y, ne * sizeof(double));
+    memcpy(o->update, from->update, ne * sizeof(double));
+    memcpy(o->gains, from->gains, ne * sizeof(double));
+    o->P = from->P;
+    o->from = from;
+    return ADK_OK;
+}
+
 /* Both phases as scikit-learn runs them: exaggerated with momentum 0.5, then 0.8. */
 static int optimise(opt_t *o, adk_tsne_result_t *r)
 {
     const adk_tsne_params_t *p = o->prm;
     int last = 0;
     double kl = 0.0;
-    ADK_CHECK(descend(o, 0, EXPLORATION_ITERS, 0.5, p->early_exaggeration, EXPLORATION_ITERS, &last,
-                      &kl));
-    if (last < EXPLORATION_ITERS - 1 || p->max_iter > EXPLORATION_ITERS) {
+    int later = o->from && o->from->phase == 1; /* resumed after the exaggeration */
+    if (!later) {
+        ADK_CHECK(descend(o, 0, 0, EXPLORATION_ITERS, 0.5, p->early_exaggeration, EXPLORATION_ITERS,
+                          &last, &kl));
+    }
+    if (later || last < EXPLORATION_ITERS - 1 || p->max_iter > EXPLORATION_ITERS) {
         ADK_CHECK(
-            descend(o, last + 1, p->max_iter, 0.8, 1.0, p->n_iter_without_progress, &last, &kl));
+            descend(o, 1, last + 1, p->max_iter, 0.8, 1.0, p->n_iter_without_progress, &last, &kl));
     }
     ADK_CHECK(gather(o)); /* the final embedding */
     r->kl = kl;
@@ -1455,18 +1514,21 @@ int adk_tsne_run(adk_ctx_t *ctx, const adk_tsne_params_t *p, const adk_rows_t *x
         o.displs[rank] = x->row0;
         st = adk_ctx_allreduce(ctx, MPI_IN_PLACE, o.counts, 2 * size, MPI_INT64_T, MPI_SUM);
     }
-    adk_tsne_p_t *P = NULL;
+    adk_tsne_p_t *P = NULL; /* computed here (a resumed run's comes with its state) */
+    const adk_tsne_state_t *from = p->ckpt ? p->ckpt->resume : NULL;
     double t0 = adk_now();
-    if (st == ADK_OK) {
+    if (st == ADK_OK && from) {
+        st = adk_ctx_agree(ctx, resume_from(ctx, &o, from, x));
+    } else if (st == ADK_OK) {
         st = adk_tsne_joint_p(ctx, x, p->perplexity, p->exact, &P, &r->t_knn);
         r->t_p = adk_now() - t0 - r->t_knn;
-    }
-    if (st == ADK_OK) {
-        st = adk_ctx_agree(ctx, init_y(ctx, p, x, o.y));
+        if (st == ADK_OK) {
+            st = adk_ctx_agree(ctx, init_y(ctx, p, x, o.y));
+        }
+        o.P = P;
     }
     if (st == ADK_OK) {
         double auto_lr = fmax((double)x->n / p->early_exaggeration / 4.0, 50.0);
-        o.P = P;
         o.lr = p->learning_rate > 0.0 ? p->learning_rate : auto_lr;
         r->learning_rate = o.lr;
         o.t0 = adk_now();
@@ -1492,5 +1554,248 @@ int adk_tsne_run(adk_ctx_t *ctx, const adk_tsne_params_t *p, const adk_rows_t *x
         return st;
     }
     *out = r;
+    return ADK_OK;
+}
+
+/* ---- checkpoint state ----------------------------------------------------------------------- */
+
+/* The stored pairs of the ranks before this one (*off) and of all (*total): the local pairs'
+ * place in the flat /p_col and /p_val (ranks hold ascending rows). Collective. */
+static int pair_offset(adk_ctx_t *ctx, int64_t mine, int64_t *off, int64_t *total)
+{
+    int size = adk_ctx_size(ctx), rank = adk_ctx_rank(ctx);
+    int64_t *c = adk_calloc((size_t)size, sizeof(int64_t));
+    int st = adk_ctx_agree(ctx, c ? ADK_OK : ADK_ERR(ctx, ADK_ENOMEM, "out of memory"));
+    if (st != ADK_OK) {
+        return st;
+    }
+    c[rank] = mine;
+    st = adk_ctx_allreduce(ctx, MPI_IN_PLACE, c, size, MPI_INT64_T, MPI_SUM);
+    *off = 0;
+    *total = 0;
+    for (int r = 0; st == ADK_OK && r < size; r++) {
+        *off += r < rank ? c[r] : 0;
+        *total += c[r];
+    }
+    free(c);
+    return st;
+}
+
+int adk_tsne_state_write(adk_ctx_t *ctx, adk_out_t *o, const adk_tsne_state_t *s)
+{
+    const adk_tsne_p_t *P = s->P;
+    size_t m = s->nloc, dim = (size_t)s->dim, nnz = P->ptr[m];
+    int64_t *cnt = adk_malloc((m ? m : 1) * sizeof(int64_t)), off = 0, total = 0;
+    int st = adk_ctx_agree(ctx, cnt ? ADK_OK : ADK_ERR(ctx, ADK_ENOMEM, "out of memory"));
+    for (size_t i = 0; st == ADK_OK && i < m; i++) {
+        cnt[i] = (int64_t)(P->ptr[i + 1] - P->ptr[i]);
+    }
+    if (st == ADK_OK) {
+        st = pair_offset(ctx, (int64_t)nnz, &off, &total);
+    }
+    const char *rows[] = {"/y", "/update", "/gains"};
+    const double *v[] = {s->y, s->update, s->gains};
+    for (int a = 0; st == ADK_OK && a < 3; a++) {
+        st = adk_out_rows(o, rows[a], ADK_F64, v[a], s->n, s->row0, m, dim);
+    }
+    if (st == ADK_OK) {
+        st = adk_out_rows(o, "/p_count", ADK_I64, cnt, s->n, s->row0, m, 0);
+    }
+    if (st == ADK_OK) {
+        st = adk_out_rows(o, "/p_col", ADK_I64, P->col, total, off, nnz, 0);
+    }
+    if (st == ADK_OK) {
+        st = adk_out_rows(o, "/p_val", ADK_F64, P->val, total, off, nnz, 0);
+    }
+    free(cnt);
+    const struct {
+        const char *name;
+        int64_t v;
+    } iv[] = {{"n_components", s->dim},
+              {"phase", s->phase},
+              {"iter", s->iter},
+              {"best_iter", s->best_iter}};
+    for (size_t i = 0; st == ADK_OK && i < sizeof(iv) / sizeof(iv[0]); i++) {
+        st = adk_out_attr_i64(o, "/", iv[i].name, iv[i].v);
+    }
+    const struct {
+        const char *name;
+        double v;
+    } dv[] = {{"kl", s->err}, {"best_kl", s->best}, {"learning_rate", s->lr}};
+    for (size_t i = 0; st == ADK_OK && i < sizeof(dv) / sizeof(dv[0]); i++) {
+        st = adk_out_attr_f64(o, "/", dv[i].name, dv[i].v);
+    }
+    return st;
+}
+
+void adk_tsne_state_free(adk_tsne_state_t *s)
+{
+    if (s) {
+        free(s->y);
+        free(s->update);
+        free(s->gains);
+        adk_tsne_p_free(s->P);
+        free(s);
+    }
+}
+
+/* The state's N x dim dataset @p name, rows as those of @p x, into @p dst. Collective. */
+static int state_rows(adk_ctx_t *ctx, adk_h5_t *f, const char *name, const adk_rows_t *x,
+                      size_t dim, double *dst)
+{
+    adk_rows_t *r = NULL;
+    int st = adk_h5_read_rows(f, name, NULL, x->align, dim == 1, 1, &r);
+    if (st == ADK_OK && (r->n != x->n || r->d != dim)) { /* the same shape on every rank */
+        st = ADK_ERR(ctx, ADK_EDATA, "%s: %s is %lld x %zu, this run has %lld x %zu",
+                     adk_h5_name(f), name, (long long)r->n, r->d, (long long)x->n, dim);
+    }
+    if (st == ADK_OK && (r->row0 != x->row0 || r->nloc != x->nloc)) {
+        st = ADK_ERR(ctx, ADK_EINTERNAL, "%s: %s read in another partition", adk_h5_name(f), name);
+    }
+    st = adk_ctx_agree(ctx, st);
+    if (st == ADK_OK) {
+        memcpy(dst, r->x, x->nloc * dim * sizeof(double));
+    }
+    adk_rows_free(r);
+    return st;
+}
+
+/* The scalar attributes of a state; counts checked. Collective (common verdicts). */
+static int state_attrs(adk_ctx_t *ctx, adk_h5_t *f, int dim, adk_tsne_state_t *s)
+{
+    const char *names[] = {"n_components", "phase", "iter", "best_iter"};
+    double v[4] = {0};
+    int st = ADK_OK;
+    for (size_t i = 0; st == ADK_OK && i < 4; i++) {
+        st = adk_h5_attr(f, "/", names[i], ADK_ATTR_F64, &v[i], 0, NULL);
+        if (st == ADK_OK && !(v[i] >= 0 && v[i] <= INT32_MAX && v[i] == floor(v[i]))) {
+            st = ADK_ERR(ctx, ADK_EDATA, "%s: attribute %s = %g is not a count", adk_h5_name(f),
+                         names[i], v[i]);
+        }
+    }
+    if (st == ADK_OK && (v[0] != dim || v[1] > 1)) {
+        st = ADK_ERR(ctx, ADK_EDATA, "%s: a state of %g components in phase %g, not of %d",
+                     adk_h5_name(f), v[0], v[1], dim);
+    }
+    if (st == ADK_OK) {
+        s->dim = dim;
+        s->phase = (int)v[1];
+        s->iter = (int)v[2];
+        s->best_iter = (int)v[3];
+        st = adk_h5_attr(f, "/", "kl", ADK_ATTR_F64, &s->err, 0, NULL);
+    }
+    if (st == ADK_OK) {
+        st = adk_h5_attr(f, "/", "best_kl", ADK_ATTR_F64, &s->best, 0, NULL);
+    }
+    if (st == ADK_OK) {
+        st = adk_h5_attr(f, "/", "learning_rate", ADK_ATTR_F64, &s->lr, 0, NULL);
+    }
+    return st;
+}
+
+/* This rank's rows of the stored P: counts, then the pairs at their place in the flat arrays,
+ * each row's columns ascending and in range, values finite. Collective. */
+static int state_p(adk_ctx_t *ctx, adk_h5_t *f, const adk_rows_t *x, adk_tsne_state_t *s)
+{
+    size_t m = x->nloc;
+    adk_tsne_p_t *P = adk_calloc(1, sizeof(*P));
+    double *cnt = adk_malloc((m ? m : 1) * sizeof(double));
+    int st = P && cnt ? ADK_OK : ADK_ERR(ctx, ADK_ENOMEM, "out of memory");
+    s->P = P;
+    if (P) {
+        *P = (adk_tsne_p_t){x->n, x->row0, m, NULL, NULL, NULL, NULL};
+        P->ptr = adk_calloc(m + 1, sizeof(size_t));
+        P->beta = adk_calloc(m ? m : 1, sizeof(double)); /* the search's result: not kept */
+        st = P->ptr && P->beta ? st : ADK_ERR(ctx, ADK_ENOMEM, "out of memory");
+    }
+    st = adk_ctx_agree(ctx, st);
+    if (st == ADK_OK) {
+        st = state_rows(ctx, f, "/p_count", x, 1, cnt);
+    }
+    for (size_t i = 0; st == ADK_OK && i < m; i++) {
+        if (!(cnt[i] >= 1 && cnt[i] < (double)x->n && cnt[i] == floor(cnt[i]))) {
+            st = ADK_ERR(ctx, ADK_EDATA, "%s: /p_count row %lld: %g pairs", adk_h5_name(f),
+                         (long long)(x->row0 + (int64_t)i), cnt[i]);
+            break;
+        }
+        P->ptr[i + 1] = P->ptr[i] + (size_t)cnt[i];
+    }
+    st = adk_ctx_agree(ctx, st);
+    int64_t off = 0, total = 0, have = 0;
+    size_t nnz = st == ADK_OK ? P->ptr[m] : 0;
+    if (st == ADK_OK) {
+        st = pair_offset(ctx, (int64_t)nnz, &off, &total);
+    }
+    if (st == ADK_OK) {
+        P->col = adk_malloc((nnz ? nnz : 1) * sizeof(int64_t));
+        P->val = adk_malloc((nnz ? nnz : 1) * sizeof(double));
+        st = adk_ctx_agree(ctx,
+                           P->col && P->val ? ADK_OK : ADK_ERR(ctx, ADK_ENOMEM, "out of memory"));
+    }
+    if (st == ADK_OK) {
+        st = adk_h5_read_range(f, "/p_col", 1, off, nnz, P->col, &have);
+    }
+    if (st == ADK_OK && have != total) { /* the same on every rank */
+        st = ADK_ERR(ctx, ADK_EDATA, "%s: /p_col holds %lld pairs, /p_count says %lld",
+                     adk_h5_name(f), (long long)have, (long long)total);
+    }
+    if (st == ADK_OK) {
+        st = adk_h5_read_range(f, "/p_val", 0, off, nnz, P->val, &have);
+    }
+    if (st == ADK_OK && have != total) {
+        st = ADK_ERR(ctx, ADK_EDATA, "%s: /p_val holds %lld pairs, /p_count says %lld",
+                     adk_h5_name(f), (long long)have, (long long)total);
+    }
+    for (size_t i = 0; st == ADK_OK && i < m; i++) {
+        for (size_t e = P->ptr[i]; st == ADK_OK && e < P->ptr[i + 1]; e++) {
+            if (P->col[e] < 0 || P->col[e] >= x->n ||
+                (e > P->ptr[i] && P->col[e] <= P->col[e - 1]) || !isfinite(P->val[e])) {
+                st = ADK_ERR(ctx, ADK_EDATA, "%s: pair %lld of P (row %lld) is not valid",
+                             adk_h5_name(f), (long long)(off + (int64_t)e),
+                             (long long)(x->row0 + (int64_t)i));
+            }
+        }
+    }
+    free(cnt);
+    return adk_ctx_agree(ctx, st);
+}
+
+int adk_tsne_state_read(adk_ctx_t *ctx, adk_h5_t *f, const adk_rows_t *x, int dim,
+                        adk_tsne_state_t **out)
+{
+    *out = NULL;
+    size_t ne = (x->nloc ? x->nloc : 1) * (size_t)dim;
+    adk_tsne_state_t *s = adk_calloc(1, sizeof(*s));
+    int st = s ? ADK_OK : ADK_ERR(ctx, ADK_ENOMEM, "out of memory");
+    if (s) {
+        s->n = x->n;
+        s->row0 = x->row0;
+        s->nloc = x->nloc;
+        s->y = adk_malloc(ne * sizeof(double));
+        s->update = adk_malloc(ne * sizeof(double));
+        s->gains = adk_malloc(ne * sizeof(double));
+        st = s->y && s->update && s->gains ? st : ADK_ERR(ctx, ADK_ENOMEM, "out of memory");
+    }
+    st = adk_ctx_agree(ctx, st);
+    if (st == ADK_OK) {
+        st = state_attrs(ctx, f, dim, s);
+    }
+    if (st == ADK_OK) {
+        st = state_rows(ctx, f, "/y", x, (size_t)dim, s->y);
+    }
+    if (st == ADK_OK) {
+        st = state_rows(ctx, f, "/update", x, (size_t)dim, s->update);
+    }
+    if (st == ADK_OK) {
+        st = state_rows(ctx, f, "/gains", x, (size_t)dim, s->gains);
+    }
+    if (st == ADK_OK) {
+        st = state_p(ctx, f, x, s);
+    }
+    if (st != ADK_OK) {
+        adk_tsne_state_free(s);
+        return st;
+    }
+    *out = s;
     return ADK_OK;
 }

@@ -24,7 +24,11 @@
 #include <stdint.h>
 
 #include "adk_ctx.h"
+#include "adk_h5.h"
+#include "adk_out.h"
 #include "adk_rows.h"
+
+typedef struct adk_tsne_ckpt adk_tsne_ckpt_t;
 
 /* Parameters, with scikit-learn 1.2's meaning (TSNE's argument names in brackets). */
 typedef struct {
@@ -40,6 +44,7 @@ typedef struct {
     int init_pca;                /* [init] 0: 'random' N(0, 1e-4^2), 1: 'pca' */
     uint64_t seed;               /* [random_state], through adk_rng (ADK_RNG_TSNE, global row) */
     int verbose;                 /* rank 0 prints progress every 50 iterations */
+    const adk_tsne_ckpt_t *ckpt; /* checkpoint hooks and the state to resume from (NULL: none) */
 } adk_tsne_params_t;
 
 /* Fill @p p with the defaults above. Local. */
@@ -55,6 +60,67 @@ typedef struct adk_tsne_p {
     double *val;  /* ptr[nloc] values p_ij (symmetric, all of them summing to 1) */
     double *beta; /* nloc precisions 1 / (2 sigma_i^2) of the perplexity search */
 } adk_tsne_p_t;
+
+/*
+ * Checkpoints. At the boundary after an iteration that the optimisation goes on from, this state
+ * holds everything the rest of it depends on, so a run resumed from it performs exactly the
+ * floating-point operations of an uninterrupted one, at any rank count: the phase (exaggerated
+ * with momentum 0.5, or the rest with 0.8; the phase's update and gains start afresh), the last
+ * iteration done, the embedding, update and gains of the local rows, the stopping rule's memory
+ * (the KL last computed, the phase's best KL and its iteration) and P. No random stream is drawn
+ * after the initial embedding. P is kept rather than recomputed: at scale the neighbours are most
+ * of a run (70,000 x 784 on 2 ranks: kNN 360 s of 458 s), which every resume would pay again;
+ * P is about 16 bytes per stored pair, under 2 N k pairs (k = 3 perplexity + 1).
+ */
+typedef struct adk_tsne_state {
+    int64_t n, row0;
+    size_t nloc;
+    int dim;
+    int phase;                  /* 0: early exaggeration, 1: the rest */
+    int iter;                   /* the last iteration done, 0-based (n_iter's numbering) */
+    int stop;                   /* save(): 1 when the run stops after this save */
+    double err;                 /* the KL of the last iteration that computed it (DBL_MAX: none) */
+    double best;                /* the phase's lowest KL so far (DBL_MAX: none) */
+    int best_iter;              /* and its iteration */
+    double lr;                  /* the learning rate in use */
+    double *y, *update, *gains; /* nloc x dim, the local rows */
+    adk_tsne_p_t *P;            /* this rank's rows of P */
+} adk_tsne_state_t;
+
+/* Checkpoint hooks of a run (adk_tsne_params_t.ckpt). */
+struct adk_tsne_ckpt {
+    int every; /* save every this many iterations; 0: only when stopping */
+    /* Local: called on every rank at the end of every iteration (@p done iterations done) that the
+     * optimisation goes on from; the answers are combined over the ranks (one small allreduce
+     * each iteration): if any rank says yes, every rank saves and the run returns ADK_ESTOPPED.
+     * At an iteration that ends the run, the run ends first. NULL: never. */
+    int (*stop_wanted)(void *ud, int done);
+    /* Collective: save the state. Not ADK_OK: the run ends with that status (a message stored
+     * here, such as adk_ckpt_stopped's when s->stop, is the one reported). */
+    int (*save)(void *ud, const adk_tsne_state_t *s);
+    void *ud;
+    /* State to go on from (NULL: start afresh); its P is used, not recomputed. */
+    const adk_tsne_state_t *resume;
+};
+
+/**
+ * Write a state into an open output: datasets /y, /update, /gains (N x dim), /p_count (N: stored
+ * pairs per row), /p_col and /p_val (the pairs, row by row) and attributes on "/" (see README
+ * "adkit-tsne"). Collective.
+ */
+int adk_tsne_state_write(adk_ctx_t *ctx, adk_out_t *o, const adk_tsne_state_t *s);
+
+/**
+ * Read a state written by adk_tsne_state_write, the local rows being those of @p x (any rank
+ * count: the file is by global row).
+ * @return ADK_OK, ADK_EDATA (missing or misshapen parts, another N or dim: named), ADK_EHDF5,
+ *         ADK_ENOMEM; agreed. Collective.
+ */
+int adk_tsne_state_read(adk_ctx_t *ctx, adk_h5_t *f, const adk_rows_t *x, int dim,
+                        adk_tsne_state_t **out);
+
+/** Free a state from adk_tsne_state_read (NULL: no-op). Local. */
+void adk_tsne_state_free(adk_tsne_state_t *s);
 
 /* What a run gives back. */
 typedef struct {
@@ -117,8 +183,12 @@ int adk_tsne_gradient(adk_ctx_t *ctx, const adk_tsne_p_t *P, const double *yall,
 /**
  * Run t-SNE on the rows @p x (values finite, checked by the reader).
  * @param out  the local rows' embedding and the run's figures (free with adk_tsne_result_free)
+ * With p->ckpt: saves and stops as its hooks say, and goes on from p->ckpt->resume (made from
+ * the same rows and parameters, at any rank count: the embedding is then the same bits as an
+ * uninterrupted run's; t_knn and t_p are 0, nothing being recomputed).
  * @return ADK_OK, ADK_EINVAL (parameters, with adk_tsne_check's message), ADK_EDATA (all rows
- *         identical: nothing to embed), ADK_ENOMEM, ADK_EMPI; agreed. Collective.
+ *         identical: nothing to embed; a resume state of other rows), ADK_ENOMEM, ADK_EMPI,
+ *         ADK_ESTOPPED (stopped after a save), or a save's status; agreed. Collective.
  */
 int adk_tsne_run(adk_ctx_t *ctx, const adk_tsne_params_t *p, const adk_rows_t *x,
                  adk_tsne_result_t **out);

@@ -2,8 +2,9 @@
  * Unit tests for adk_ckpt and the k-means checkpoint state (any rank count): identity attributes
  * and states read back bit for bit, every mismatch refused with a message naming it, a failing
  * write leaving the previous checkpoint as it was, the checksum independent of the partition and
- * sensitive to one changed bit, the stop requests (test hook on one rank, real signals), and a
- * k-means fit stopped and resumed giving the bits of an uninterrupted one.
+ * sensitive to one changed bit, the stop requests (test hook on one rank, real signals), a
+ * k-means fit and a t-SNE run stopped and resumed (the t-SNE state through a file) giving the bits
+ * of uninterrupted ones, and the option checks both programs share.
  */
 #include <dirent.h>
 #include <float.h>
@@ -21,6 +22,7 @@
 #include "adk_rng.h"
 #include "adk_sig.h"
 #include "adk_test.h"
+#include "adk_tsne.h"
 
 #define N 37
 #define D 3
@@ -574,6 +576,175 @@ static void test_kmeans_resume(void)
     adk_rows_free(x);
 }
 
+/* A t-SNE run's hooks: stop when @c stop_at iterations are done (0: never); each save goes to
+ * @c path (a plain adk_out file) and is counted. */
+typedef struct {
+    int stop_at, nsave, last_iter, last_stop;
+    const char *path;
+} tsne_hook_t;
+
+static int th_stop(void *ud, int done)
+{
+    const tsne_hook_t *h = ud;
+    adk_ctx_t *ctx = adk_test_ctx();
+    /* the last rank only: the run must combine the answers */
+    return h->stop_at > 0 && done >= h->stop_at && adk_ctx_rank(ctx) == adk_ctx_size(ctx) - 1;
+}
+
+static int th_save(void *ud, const adk_tsne_state_t *s)
+{
+    tsne_hook_t *h = ud;
+    adk_ctx_t *ctx = adk_test_ctx();
+    adk_out_t *o = NULL;
+    int st = adk_out_create(ctx, h->path, ADK_OUT_FORCE, &o);
+    if (st == ADK_OK) {
+        st = adk_tsne_state_write(ctx, o, s);
+    }
+    st = adk_out_commit(o, st);
+    h->nsave++;
+    h->last_iter = s->iter;
+    h->last_stop = s->stop;
+    return st;
+}
+
+/* The state saved at @p path, for the rows of @p x. */
+static adk_tsne_state_t *tsne_state(const char *path, const adk_rows_t *x)
+{
+    adk_ctx_t *ctx = adk_test_ctx();
+    adk_h5_t *f = NULL;
+    adk_tsne_state_t *s = NULL;
+    CU_ASSERT_FATAL(adk_h5_open(ctx, path, &f) == ADK_OK);
+    CU_ASSERT(adk_tsne_state_read(ctx, f, x, 2, &s) == ADK_OK);
+    adk_h5_close(f);
+    return s;
+}
+
+/* One run with hooks @p ck (NULL: none); its status in *st. */
+static adk_tsne_result_t *tsne_run(const adk_rows_t *x, const adk_tsne_ckpt_t *ck, int max_iter,
+                                   int patience, int *st)
+{
+    adk_tsne_params_t p;
+    adk_tsne_params_default(&p);
+    p.perplexity = 5.0;
+    p.max_iter = max_iter;
+    p.n_iter_without_progress = patience;
+    p.seed = 3;
+    p.verbose = 0;
+    p.ckpt = ck;
+    adk_tsne_result_t *r = NULL;
+    *st = adk_tsne_run(adk_test_ctx(), &p, x, &r);
+    return r;
+}
+
+static int same_embedding(const adk_tsne_result_t *a, const adk_tsne_result_t *b)
+{
+    int ok =
+        a && b && a->nloc == b->nloc && a->n_iter == b->n_iter && adk_test_same_bits(a->kl, b->kl);
+    for (size_t e = 0; ok && e < a->nloc * 2; e++) {
+        ok = adk_test_same_bits(a->y[e], b->y[e]);
+    }
+    return ok;
+}
+
+static void test_tsne_resume(void)
+{
+    adk_ctx_t *ctx = adk_test_ctx();
+    char dir[1024], path[1200];
+    adk_test_fresh_dir("ckpt_tsne", dir, sizeof(dir));
+    snprintf(path, sizeof(path), "%s/ck.h5", dir);
+    adk_rows_t *x = make_rows(ctx, 40, 3, -1);
+    int st = 0;
+    adk_tsne_result_t *ref = tsne_run(x, NULL, 400, 300, &st);
+    CU_ASSERT_FATAL(st == ADK_OK);
+    CU_ASSERT_EQUAL(ref->n_iter, 399);
+    /* saving every 70 iterations changes nothing; the last save (after 350) resumes to the same */
+    tsne_hook_t every = {0, 0, 0, 0, path};
+    adk_tsne_ckpt_t ck = {70, th_stop, th_save, &every, NULL};
+    adk_tsne_result_t *a = tsne_run(x, &ck, 400, 300, &st);
+    CU_ASSERT(st == ADK_OK && same_embedding(a, ref));
+    CU_ASSERT(every.nsave == 5 && every.last_iter == 349 && every.last_stop == 0);
+    adk_tsne_state_t *s = tsne_state(path, x);
+    CU_ASSERT_FATAL(s != NULL);
+    CU_ASSERT(s->phase == 1 && s->iter == 349 && s->best_iter == 299);
+    adk_tsne_ckpt_t rs = {0, NULL, NULL, NULL, s};
+    adk_tsne_result_t *b = tsne_run(x, &rs, 400, 300, &st);
+    CU_ASSERT(st == ADK_OK && same_embedding(b, ref));
+    adk_tsne_state_free(s);
+    /* a stop asked by the last rank only, in the exaggeration: saved once, ADK_ESTOPPED */
+    tsne_hook_t stop = {123, 0, 0, 0, path};
+    adk_tsne_ckpt_t cs = {0, th_stop, th_save, &stop, NULL};
+    adk_tsne_result_t *c = tsne_run(x, &cs, 400, 300, &st);
+    CU_ASSERT(st == ADK_ESTOPPED && c == NULL && stop.nsave == 1 && stop.last_iter == 122 &&
+              stop.last_stop == 1);
+    adk_ctx_clear(ctx);
+    s = tsne_state(path, x);
+    CU_ASSERT_FATAL(s != NULL);
+    CU_ASSERT(s->phase == 0 && s->iter == 122);
+    adk_tsne_ckpt_t rc = {0, NULL, NULL, NULL, s};
+    adk_tsne_result_t *d = tsne_run(x, &rc, 400, 300, &st);
+    CU_ASSERT(st == ADK_OK && same_embedding(d, ref));
+    adk_tsne_state_free(s);
+    /* after the exaggeration, the stopping rule's memory is the state's: a best KL no run
+     * reaches, 20 iterations back, ends the resumed run at its first check (patience 10) */
+    tsne_hook_t late = {270, 0, 0, 0, path};
+    adk_tsne_ckpt_t cl = {0, th_stop, th_save, &late, NULL};
+    adk_tsne_result_t *e = tsne_run(x, &cl, 400, 10, &st);
+    CU_ASSERT(st == ADK_ESTOPPED && e == NULL);
+    adk_ctx_clear(ctx);
+    s = tsne_state(path, x);
+    CU_ASSERT_FATAL(s != NULL);
+    adk_tsne_ckpt_t rl = {0, NULL, NULL, NULL, s};
+    adk_tsne_result_t *g = tsne_run(x, &rl, 400, 10, &st);
+    CU_ASSERT(st == ADK_OK && g && g->n_iter == 349); /* as the uninterrupted run (below) */
+    adk_tsne_result_t *h = tsne_run(x, NULL, 400, 10, &st);
+    CU_ASSERT(st == ADK_OK && same_embedding(g, h));
+    s->best = -1.0;
+    adk_tsne_result_t *k = tsne_run(x, &rl, 400, 10, &st);
+    CU_ASSERT(st == ADK_OK && k && k->n_iter == 299);
+    adk_tsne_state_free(s);
+    /* a state of other rows is refused */
+    adk_rows_t *y = make_rows(ctx, 41, 3, -1);
+    adk_h5_t *f = NULL;
+    CU_ASSERT_FATAL(adk_h5_open(ctx, path, &f) == ADK_OK);
+    s = NULL;
+    CU_ASSERT_EQUAL(adk_tsne_state_read(ctx, f, y, 2, &s), ADK_EDATA);
+    CU_ASSERT(s == NULL && adk_test_message_has("/y is 40 x 2, this run has 41 x 2"));
+    adk_ctx_clear(ctx);
+    CU_ASSERT_EQUAL(adk_tsne_state_read(ctx, f, x, 3, &s), ADK_EDATA);
+    CU_ASSERT(s == NULL && adk_test_message_has("a state of 2 components"));
+    adk_ctx_clear(ctx);
+    adk_h5_close(f);
+    adk_rows_free(y);
+    adk_tsne_result_free(ref);
+    adk_tsne_result_free(a);
+    adk_tsne_result_free(b);
+    adk_tsne_result_free(d);
+    adk_tsne_result_free(g);
+    adk_tsne_result_free(h);
+    adk_tsne_result_free(k);
+    adk_rows_free(x);
+}
+
+static void test_check_options(void)
+{
+    adk_ctx_t *ctx = adk_test_ctx();
+    const char *outs[] = {"out.h5", NULL, "a.h5"}, *path = "x";
+    CU_ASSERT_EQUAL(adk_ckpt_check_options(ctx, NULL, NULL, 0, outs, 3, &path), ADK_OK);
+    CU_ASSERT(path == NULL);
+    CU_ASSERT_EQUAL(adk_ckpt_check_options(ctx, "ck.h5", "r.h5", 5, outs, 3, &path), ADK_OK);
+    CU_ASSERT_STRING_EQUAL(path, "ck.h5");
+    CU_ASSERT_EQUAL(adk_ckpt_check_options(ctx, NULL, "r.h5", 5, outs, 3, &path), ADK_OK);
+    CU_ASSERT_STRING_EQUAL(path, "r.h5"); /* a resumed run saves where it resumed from */
+    CU_ASSERT_EQUAL(adk_ckpt_check_options(ctx, NULL, NULL, 5, outs, 3, &path), ADK_EINVAL);
+    CU_ASSERT(adk_test_message_has("--checkpoint-every 5: needs N >= 0 and --checkpoint FILE"));
+    adk_ctx_clear(ctx);
+    CU_ASSERT_EQUAL(adk_ckpt_check_options(ctx, "ck.h5", NULL, -1, outs, 3, &path), ADK_EINVAL);
+    adk_ctx_clear(ctx);
+    CU_ASSERT_EQUAL(adk_ckpt_check_options(ctx, NULL, "a.h5", 0, outs, 3, &path), ADK_EINVAL);
+    CU_ASSERT(adk_test_message_has("--checkpoint a.h5 is also an output file"));
+    adk_ctx_clear(ctx);
+}
+
 int main(int argc, char **argv)
 {
     static const adk_test_t tests[] = {
@@ -584,6 +755,9 @@ int main(int argc, char **argv)
         {"stop requests: test hook on the last rank, SIGUSR1, SIGTERM", test_stop_requests},
         {"k-means state written and read back bit for bit", test_state_round_trip},
         {"k-means stopped and resumed: the bits of an uninterrupted fit", test_kmeans_resume},
+        {"t-SNE stopped and resumed through a file: the bits of an uninterrupted run",
+         test_tsne_resume},
+        {"checkpoint options: periods, paths, outputs", test_check_options},
         {NULL, NULL}};
     return adk_test_main(argc, argv, "adk_ckpt", tests);
 }
