@@ -148,4 +148,13 @@ unset ADK_CKPT_TEST_STOP_AT
 SWEEP_MAY_KEEP=ck.h5 sweep "adkit-kmeans --resume --checkpoint-every" 1 "$A/adkit-kmeans" --k 6 \
     --seed 1 --n-init 2 --resume "$S/ck.h5" --checkpoint ck.h5 --checkpoint-every 2 --out m.h5 \
     --assign a.h5 "$S/b.h5"
+# adkit-tsne resumed from a checkpoint (its P read back by rows) and saving every 50 iterations
+ADK_CKPT_TEST_STOP_AT=100
+export ADK_CKPT_TEST_STOP_AT
+run_np 2 "$A/adkit-tsne" --quiet --max-iter 260 --perplexity 5 --checkpoint "$S/tck.h5" \
+    --out "$S/tck-t.h5" "$S/b.h5" >/dev/null 2>&1
+unset ADK_CKPT_TEST_STOP_AT
+SWEEP_MAY_KEEP=tck.h5 sweep "adkit-tsne --resume --checkpoint-every" 1 "$A/adkit-tsne" \
+    --max-iter 260 --perplexity 5 --resume "$S/tck.h5" --checkpoint tck.h5 --checkpoint-every 50 \
+    --out t.h5 "$S/b.h5"
 finish
