@@ -250,7 +250,8 @@ ADK_CLI_MAIN(tsne)
         "scikit-learn 1.2's parameters and optimiser; Barnes-Hut (k = 3 perplexity + 1 exact\n"
         "neighbours) or the exact gradient. Rank 0 prints progress every 50 iterations unless\n"
         "--quiet. INPUT is FILE.h5:/dataset or FILE.csv. The embedding is the same bits for any\n"
-        "number of MPI ranks.",
+        "number of MPI ranks. With --checkpoint, SIGTERM or SIGUSR1 saves the state and exits 75;\n"
+        "--resume goes on, at any rank count, to the bits of an uninterrupted run.",
         tab,
         1,
         1,
