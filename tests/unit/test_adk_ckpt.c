@@ -713,6 +713,17 @@ static void test_tsne_resume(void)
     CU_ASSERT_EQUAL(adk_tsne_state_read(ctx, f, x, 3, &s), ADK_EDATA);
     CU_ASSERT(s == NULL && adk_test_message_has("a state of 2 components"));
     adk_ctx_clear(ctx);
+    /* ranges: the last element, one past the end asked by the last rank only, a 2-D dataset */
+    int64_t tot = 0, v[2] = {-1, -1};
+    int mine = adk_ctx_rank(ctx) == adk_ctx_size(ctx) - 1;
+    CU_ASSERT_EQUAL(adk_h5_read_range(f, "/p_col", 1, 0, 1, v, &tot), ADK_OK);
+    CU_ASSERT(tot > 40 && v[0] >= 0 && v[0] < 40);
+    CU_ASSERT_EQUAL(adk_h5_read_range(f, "/p_col", 1, tot - 1, mine ? 2 : 0, v, NULL), ADK_EDATA);
+    CU_ASSERT(adk_test_message_has("asked for, it has"));
+    adk_ctx_clear(ctx);
+    CU_ASSERT_EQUAL(adk_h5_read_range(f, "/y", 0, 0, 1, v, NULL), ADK_EDATA);
+    CU_ASSERT(adk_test_message_has("expected 1-D"));
+    adk_ctx_clear(ctx);
     adk_h5_close(f);
     adk_rows_free(y);
     adk_tsne_result_free(ref);
