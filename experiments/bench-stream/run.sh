@@ -77,8 +77,27 @@ else
     how="no right to drop the page cache and O_DIRECT failed: plain dd bs=64M, page cache possibly involved"
     ddt=$(dd_secs)
 fi
-disk=$(awk -v b=$bytes -v t="$ddt" 'BEGIN { printf "%.3f", b / t / 1e9 }')
-echo "disk: $disk GB/s ($how)" >&2
+disk1=$(awk -v b=$bytes -v t="$ddt" 'BEGIN { printf "%.3f", b / t / 1e9 }')
+echo "disk, one reader: $disk1 GB/s ($how)" >&2
+# The run reads with NP ranks at once, each its own contiguous part: a virtual or striped disk
+# can serve several streams faster than one, so time NP dd readers of equal parts as well and
+# compare with the faster of the two figures.
+blocks=$(((bytes + (64 << 20) - 1) >> 26))
+per=$(((blocks + NP - 1) / NP))
+drop_caches || true
+t0=$(date +%s.%N)
+for r in $(seq 0 $((NP - 1))); do
+    dd if="$DATA" of=/dev/null bs=64M skip=$((r * per)) count=$per 2>/dev/null &
+done
+wait
+t1=$(date +%s.%N)
+diskp=$(awk -v b=$bytes -v a="$t0" -v z="$t1" 'BEGIN { printf "%.3f", b / (z - a) / 1e9 }')
+echo "disk, $NP readers: $diskp GB/s" >&2
+disk=$(awk -v a="$disk1" -v b="$diskp" 'BEGIN { print (a > b) ? a : b }')
+# sectors read from the data's block device during the run (page-cache hits never reach it)
+dev=$(basename "$(df --output=source "$DIR" | tail -n 1)")
+devstat=/sys/class/block/$dev/stat
+dev_read() { [ -r "$devstat" ] && awk '{ print $3 * 512 }' "$devstat" || echo ""; }
 
 cache_note="page cache dropped before the run"
 drop_caches || cache_note="page cache NOT dropped before the run (not root)"
@@ -91,9 +110,16 @@ cmd="mpiexec -n $NP adkit-kmeans --stream --k $K --init init.h5 --tol 0 --max-it
 echo "running: $cmd" >&2
 load=$(cut -d' ' -f1-3 /proc/loadavg)
 rm -f "$DIR"/rss.*
+rd0=$(dev_read)
 out=$(mpiexec -n $NP sh -c 'exec /usr/bin/time -f "%M" -o "$0.$OMPI_COMM_WORLD_RANK" "$@"' \
     "$DIR/rss" "$BUILD/apps/adkit-kmeans" --stream --k $K --init "$DIR/init.h5" --tol 0 \
     --max-iter "$ITERS" --timings --force --out "$DIR/model.h5" "$DATA:/data" 2>&1)
+rd1=$(dev_read)
+devnote="not available ($devstat unreadable)"
+if [ -n "$rd0" ] && [ -n "$rd1" ]; then
+    devnote=$(awk -v a="$rd0" -v z="$rd1" -v b=$bytes \
+        'BEGIN { printf "%.2f GB, %.2f times the file", (z - a) / 1e9, (z - a) / b }')
+fi
 echo "$out" >&2
 its=$(echo "$out" | sed -n 's/^run 1 iter *[0-9]* .* \([0-9.]*\) s$/\1/p')
 nit=$(echo "$its" | grep -c .)
@@ -119,7 +145,8 @@ res="$ROOT/experiments/results/bench-stream-$date.md"
     echo "- data: $N x $D float64, $bytes bytes ($(awk -v b=$bytes 'BEGIN { printf "%.2f", b / 1e9 }') GB), \`adkit-gen blobs --centers 16 --cluster-std 6 --seed 1\`, in $DIR"
     echo "- machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) memory, $(uname -sr), load average before the run: $load"
     echo "- filesystem: $(df -h --output=source,fstype,size "$DIR" | tail -n 1 | tr -s ' ')"
-    echo "- disk sequential read: **$disk GB/s** ($ddt s for the file; $how)"
+    echo "- disk sequential read: **$disk GB/s**, the faster of one reader $disk1 GB/s ($ddt s for the file; $how) and $NP concurrent readers of equal parts $diskp GB/s (cache dropped first)"
+    echo "- read from the block device ($dev) during the k-means run: $devnote (what the page cache served never reaches the device)"
     echo "- k-means run: $cache_note"
     echo
     echo "| iterations timed | seconds per iteration | effective read | ratio to the disk | peak RSS per rank (KiB) |"
