@@ -19,7 +19,7 @@
 
 typedef struct {
     adk_kmeans_params_t km;
-    const char *out, *assign, *label_col, *kernel;
+    const char *out, *assign, *label_col, *kernel, *algorithm;
     int force, require_conv;
     const char *checkpoint, *resume;
     int ckpt_every;
@@ -118,6 +118,11 @@ static int run(adk_ctx_t *ctx, void *opts, int npos, char **pos)
     if (o->km.kernel < 0) {
         return ADK_ERR(ctx, ADK_EINVAL, "--kernel: '%s' is not auto, blas or avx512", o->kernel);
     }
+    o->km.algorithm = adk_kmeans_algorithm_parse(o->algorithm);
+    if (o->km.algorithm < 0) {
+        return ADK_ERR(ctx, ADK_EINVAL, "--algorithm: '%s' is not auto, lloyd or hamerly",
+                       o->algorithm);
+    }
     const char *ckpath = o->checkpoint ? o->checkpoint : o->resume; /* --resume: there again */
     if (o->ckpt_every < 0 || (o->ckpt_every > 0 && !ckpath)) {
         return ADK_ERR(ctx, ADK_EINVAL, "--checkpoint-every %d: needs N >= 0 and --checkpoint FILE",
@@ -176,6 +181,8 @@ static int run(adk_ctx_t *ctx, void *opts, int npos, char **pos)
         printf("  inertia %.17g  iterations %d  converged %s  kernel %s  fit %.3f s\n", m->inertia,
                m->n_iter, m->converged ? "yes" : "no",
                adk_dist_kernel_name((adk_kernel_t)m->kernel), secs);
+        printf("  algorithm %s  distances skipped %.4f\n",
+               adk_kmeans_algorithm_name((adk_kmeans_algo_t)m->algorithm), m->skipped);
         fflush(stdout);
     }
     adk_kmeans_model_free(m);
@@ -193,6 +200,7 @@ ADK_CLI_MAIN(kmeans)
                 .assign = NULL,
                 .label_col = NULL,
                 .kernel = "auto",
+                .algorithm = "auto",
                 .force = 0,
                 .require_conv = 0,
                 .checkpoint = NULL,
@@ -213,6 +221,9 @@ ADK_CLI_MAIN(kmeans)
         {"label-col", ADK_OPT_STR, &o.label_col, "COL", "CSV input: column to leave out (labels)"},
         {"kernel", ADK_OPT_STR, &o.kernel, "KIND",
          "nearest-centre kernel: auto (AVX-512 when every rank has it), blas, avx512"},
+        {"algorithm", ADK_OPT_STR, &o.algorithm, "ALG",
+         "lloyd, hamerly (skips rows whose distance bounds prove their label; the same bits as "
+         "lloyd), or auto (hamerly from K = 8 on)"},
         {"force", ADK_OPT_FLAG, &o.force, NULL, "replace existing output files"},
         {"require-convergence", ADK_OPT_FLAG, &o.require_conv, NULL,
          "exit with code 4 when max-iter is reached without convergence"},
