@@ -120,7 +120,7 @@ static int run(adk_ctx_t *ctx, void *opts, int npos, char **pos)
     }
     o->km.algorithm = adk_kmeans_algorithm_parse(o->algorithm);
     if (o->km.algorithm < 0) {
-        return ADK_ERR(ctx, ADK_EINVAL, "--algorithm: '%s' is not auto, lloyd or hamerly",
+        return ADK_ERR(ctx, ADK_EINVAL, "--algorithm: '%s' is not auto, lloyd, hamerly or yinyang",
                        o->algorithm);
     }
     const char *ckpath = o->checkpoint ? o->checkpoint : o->resume; /* --resume: there again */
@@ -222,8 +222,8 @@ ADK_CLI_MAIN(kmeans)
         {"kernel", ADK_OPT_STR, &o.kernel, "KIND",
          "nearest-centre kernel: auto (AVX-512 when every rank has it), blas, avx512"},
         {"algorithm", ADK_OPT_STR, &o.algorithm, "ALG",
-         "lloyd, hamerly (skips rows whose distance bounds prove their label; the same bits as "
-         "lloyd), or auto (hamerly from K = 8 on)"},
+         "lloyd, hamerly or yinyang (skip rows whose distance bounds prove their label; the same "
+         "bits as lloyd), or auto (lloyd: see the README)"},
         {"force", ADK_OPT_FLAG, &o.force, NULL, "replace existing output files"},
         {"require-convergence", ADK_OPT_FLAG, &o.require_conv, NULL,
          "exit with code 4 when max-iter is reached without convergence"},

@@ -723,7 +723,22 @@ void adk_dist_nearest_bounds(adk_dist_ws_t *ws, const adk_centres_t *c, const do
             count = n - i;
         }
         /* staged exactly as adk_dist_nearest_blocks stages (zeros around a partial chunk) */
-        size_t off = stage_chunk(ws, x + i * d, count, g, shift);
+        size_t off = (size_t)(g % ADK_DIST_CHUNK);
+#ifdef ADK_X86
+        if (ws->kernel == ADK_KERNEL_AVX512) { /* tile by tile, prefetching, as argmin_avx512 */
+            if (count < ADK_DIST_CHUNK) {
+                memset(ws->rows, 0, ADK_DIST_CHUNK * d * sizeof(double));
+            }
+            size_t hi = (off + count + 3) & ~(size_t)3;
+            for (size_t t = off & ~(size_t)3; t < hi; t += 4) {
+                stage_tile(ws, t, x + i * d, off, count, shift);
+            }
+        } else {
+            stage_chunk(ws, x + i * d, count, g, shift);
+        }
+#else
+        stage_chunk(ws, x + i * d, count, g, shift);
+#endif
         int how = chunk_values(ws, c, need + i, off, count);
         for (size_t r = 0; r < count; r++) {
             size_t p = off + r;

@@ -59,14 +59,17 @@ typedef struct {
     /* exact acceleration (algo HAMERLY): per local row, bounds on distances in the centred frame */
     int algo;         /* adk_kmeans_algo_t, resolved */
     double *ub;       /* nloc: >= distance to the centre of its label */
-    double *lb;       /* nloc: <= distance to every other centre */
+    double *lb;       /* nloc x ngroups: <= distance to every other centre of the group */
+    size_t ngroups;   /* 1 (hamerly), or about k / 10 groups of centres (yinyang) */
+    int32_t *group;   /* k: group of each centre (yinyang; NULL: one group) */
+    double *gdrift;   /* ngroups: the largest drift in each group */
     double *xn;       /* nloc: >= ||x - mean|| */
     uint8_t *need;    /* nloc: the bounds prove nothing, the kernel must see the row */
     double *bc;       /* k x d: the centres the bounds refer to */
     int bvalid;       /* bounds and labels belong to bc */
     double *drift;    /* k: >= distance each centre moved from bc */
     double *sep;      /* k: <= distance from each centre to its nearest other centre */
-    double *gmin;     /* ADK_DIST_CHUNK: the kernel's second-smallest values */
+    double *gmin;     /* ADK_DIST_CHUNK x ngroups: the kernel's smallest values per group */
     double bslack;    /* relative slack of every bound (bound_slack) */
     double bcmax;     /* >= the largest centre norm, this pass */
     int64_t ncomp;    /* rows the kernel computed, this pass (local) */
@@ -91,7 +94,7 @@ void adk_kmeans_params_default(adk_kmeans_params_t *p)
 
 int adk_kmeans_algorithm_parse(const char *s)
 {
-    static const char *const names[] = {"auto", "lloyd", "hamerly"};
+    static const char *const names[] = {"auto", "lloyd", "hamerly", "yinyang"};
     for (int a = 0; a < (int)(sizeof(names) / sizeof(names[0])); a++) {
         if (strcmp(s, names[a]) == 0) {
             return a;
@@ -102,20 +105,23 @@ int adk_kmeans_algorithm_parse(const char *s)
 
 const char *adk_kmeans_algorithm_name(adk_kmeans_algo_t a)
 {
-    return a == ADK_KMEANS_LLOYD ? "lloyd" : a == ADK_KMEANS_HAMERLY ? "hamerly" : "auto";
+    return a == ADK_KMEANS_LLOYD     ? "lloyd"
+           : a == ADK_KMEANS_HAMERLY ? "hamerly"
+           : a == ADK_KMEANS_YINYANG ? "yinyang"
+                                     : "auto";
 }
 
 /*
- * The rule of README "adkit-kmeans" (measured in experiments/bench-kmeans-fit): with few centres a
- * full pass costs little more than keeping the bounds, so Lloyd; otherwise Hamerly.
+ * The rule of README "adkit-kmeans", from experiments/bench-kmeans-fit: Lloyd for every k and d so
+ * far. A skipped row still costs its staging, centroid sums and inertia (Lloyd's order, for the
+ * same bits), and a computed row costs more than in Lloyd's fused argmin (its values are written
+ * out for the bounds), so in the measured cases the bounds did not pay on this machine.
  */
 adk_kmeans_algo_t adk_kmeans_algorithm_resolve(adk_kmeans_algo_t a, size_t k, size_t d)
 {
+    (void)k;
     (void)d;
-    if (a != ADK_KMEANS_AUTO) {
-        return a;
-    }
-    return k >= ADK_KMEANS_AUTO_MIN_K ? ADK_KMEANS_HAMERLY : ADK_KMEANS_LLOYD;
+    return a != ADK_KMEANS_AUTO ? a : ADK_KMEANS_LLOYD;
 }
 
 int adk_kmeans_model_alloc(size_t k, size_t d, adk_kmeans_model_t **out)
@@ -288,6 +294,53 @@ static double sq_centred(const double *x, const double *mean, const double *c, s
 }
 
 /*
+ * Yinyang's groups (Ding et al., ICML 2015): the centres of a run's first pass clustered into
+ * ngroups groups by five Lloyd steps on the centres themselves, from centres spread over the
+ * index range (ties to the lowest index). The same on every rank: the centres are.
+ */
+static void make_groups(fit_t *f)
+{
+    size_t k = f->k, d = f->d, t = f->ngroups;
+    const double *c = f->cen->c;
+    double *gc = f->bc;     /* scratch until the pass ends (then it takes the centres) */
+    double *cnt = f->drift; /* scratch too: k >= t values */
+    for (size_t q = 0; q < t; q++) {
+        memcpy(gc + q * d, c + (q * k / t) * d, d * sizeof(double));
+    }
+    for (int it = 0; it < 5; it++) {
+        for (size_t j = 0; j < k; j++) {
+            size_t b = 0;
+            double bd = INFINITY;
+            for (size_t q = 0; q < t; q++) {
+                double v = adk_dist_sq(c + j * d, gc + q * d, d);
+                if (v < bd) {
+                    bd = v;
+                    b = q;
+                }
+            }
+            f->group[j] = (int32_t)b;
+        }
+        for (size_t q = 0; q < t; q++) {
+            cnt[q] = 0.0;
+        }
+        for (size_t j = 0; j < k; j++) {
+            cnt[f->group[j]] += 1.0;
+        }
+        for (size_t q = 0; q < t; q++) {
+            if (cnt[q] > 0.0) { /* an empty group keeps its centre */
+                memset(gc + q * d, 0, d * sizeof(double));
+            }
+        }
+        for (size_t j = 0; j < k; j++) {
+            size_t q = (size_t)f->group[j];
+            for (size_t e = 0; e < d; e++) {
+                gc[q * d + e] += c[j * d + e] / cnt[q];
+            }
+        }
+    }
+}
+
+/*
  * Before a pass with new centres: move every row's bounds by the centres' drift since bc (Hamerly:
  * ub + drift of its centre, lb - the largest drift of the others), use the centres' separation
  * (d(x, c_j) >= d(c_a, c_j) - ub), and mark the rows they do not settle even after ub is recomputed
@@ -305,14 +358,24 @@ static void bounds_prepare(fit_t *f)
     f->ncomp = 0;
     f->ntight = 0;
     if (!f->bvalid) {
+        if (f->group) {
+            make_groups(f);
+        }
         memset(f->need, 1, f->nloc);
         return;
+    }
+    size_t t = f->ngroups;
+    for (size_t q = 0; f->group && q < t; q++) {
+        f->gdrift[q] = 0.0;
     }
     double p1 = 0.0, p2 = 0.0; /* the two largest drifts, p1 of centre i1 */
     size_t i1 = 0;
     for (size_t j = 0; j < k; j++) {
         double p = sqrt(adk_dist_sq(c + j * d, f->bc + j * d, d)) * (1.0 + g);
         f->drift[j] = p;
+        if (f->group && p > f->gdrift[f->group[j]]) {
+            f->gdrift[f->group[j]] = p;
+        }
         if (p > p1) {
             p2 = p1;
             p1 = p;
@@ -331,10 +394,20 @@ static void bounds_prepare(fit_t *f)
     }
     for (size_t i = 0; i < f->nloc; i++) {
         size_t a = (size_t)f->labels[i];
-        double ub = (f->ub[i] + f->drift[a]) * B_UP;
-        double lb = f->lb[i] - (a == i1 ? p2 : p1);
-        lb = lb > 0.0 ? lb * B_DN : 0.0;
-        f->lb[i] = lb;
+        double ub = (f->ub[i] + f->drift[a]) * B_UP, lb;
+        if (!f->group) { /* Hamerly: the largest drift of the other centres */
+            lb = f->lb[i] - (a == i1 ? p2 : p1);
+            lb = lb > 0.0 ? lb * B_DN : 0.0;
+            f->lb[i] = lb;
+        } else { /* Yinyang: each group's bound by its largest drift; the smallest of them */
+            double *l = f->lb + i * t;
+            lb = INFINITY;
+            for (size_t q = 0; q < t; q++) {
+                double v = l[q] - f->gdrift[q];
+                l[q] = v > 0.0 ? v * B_DN : 0.0;
+                lb = l[q] < lb ? l[q] : lb;
+            }
+        }
         double e = kernel_err(f, f->xn[i]);
         double sb = (f->sep[a] - ub) * B_DN; /* only used when positive: then rounded down */
         int keep = proves(ub, lb > sb ? lb : sb, e);
@@ -372,10 +445,13 @@ static void bounds_chunk(void *ud, size_t first, size_t count, const double *row
         double xx = adk_vec_norm2(rows + i * d, d);
         double xn = sqrt(xx) * (1.0 + g);
         double e = kernel_err(f, xn);
-        double u2 = best[i] + xx + 2.0 * e, l2 = gmin[i] + xx - 2.0 * e;
+        double u2 = best[i] + xx + 2.0 * e;
         f->xn[li] = xn;
         f->ub[li] = sqrt(u2 > 0.0 ? u2 : 0.0) * B_UP;
-        f->lb[li] = l2 > 0.0 ? sqrt(l2) * B_DN : 0.0;
+        for (size_t q = 0; q < f->ngroups; q++) {
+            double l2 = gmin[i * f->ngroups + q] + xx - 2.0 * e;
+            f->lb[li * f->ngroups + q] = l2 > 0.0 ? sqrt(l2) * B_DN : 0.0;
+        }
     }
     lloyd_chunk(f, first, count, rows, lab, best);
 }
@@ -397,8 +473,8 @@ static int estep(fit_t *f, int update)
         f->ntight = 0;
     } else {
         bounds_prepare(f);
-        adk_dist_nearest_bounds(f->ws, f->cen, f->x->x, f->nloc, f->row0, f->mean, f->need, 1, NULL,
-                                f->gmin, bounds_chunk, f);
+        adk_dist_nearest_bounds(f->ws, f->cen, f->x->x, f->nloc, f->row0, f->mean, f->need,
+                                f->ngroups, f->group, f->gmin, bounds_chunk, f);
         memcpy(f->bc, f->cen->c, f->k * f->d * sizeof(double));
         f->bvalid = 1;
     }
@@ -1161,6 +1237,8 @@ static void fit_free(fit_t *f)
     free(f->drift);
     free(f->sep);
     free(f->gmin);
+    free(f->group);
+    free(f->gdrift);
 }
 
 static int fit_alloc(fit_t *f)
@@ -1174,16 +1252,22 @@ static int fit_alloc(fit_t *f)
     f->labels = adk_calloc(f->nloc ? f->nloc : 1, sizeof(int32_t));
     int st = (f->mean && f->colmax && f->part && f->pcount && f->touched && f->labels) ? ADK_OK
                                                                                        : ADK_ENOMEM;
-    if (st == ADK_OK && f->algo != ADK_KMEANS_LLOYD) { /* O(rows per rank) bounds */
+    if (st == ADK_OK && f->algo != ADK_KMEANS_LLOYD) { /* O(rows per rank x groups) bounds */
         size_t nl = f->nloc ? f->nloc : 1;
+        f->ngroups = f->algo == ADK_KMEANS_YINYANG && k >= 20 ? k / 10 : 1;
+        if (f->ngroups > 1) {
+            f->group = adk_malloc(k * sizeof(int32_t));
+            f->gdrift = adk_malloc(f->ngroups * sizeof(double));
+            st = f->group && f->gdrift ? ADK_OK : ADK_ENOMEM;
+        }
         f->ub = adk_malloc(nl * sizeof(double));
-        f->lb = adk_malloc(nl * sizeof(double));
+        f->lb = adk_malloc(nl * f->ngroups * sizeof(double));
         f->xn = adk_malloc(nl * sizeof(double));
         f->need = adk_malloc(nl);
         f->bc = adk_malloc(k * d * sizeof(double));
         f->drift = adk_malloc(k * sizeof(double));
         f->sep = adk_malloc(k * sizeof(double));
-        f->gmin = adk_malloc(ADK_DIST_CHUNK * sizeof(double));
+        f->gmin = adk_malloc(ADK_DIST_CHUNK * f->ngroups * sizeof(double));
         f->bslack = bound_slack(d);
         if (!f->ub || !f->lb || !f->xn || !f->need || !f->bc || !f->drift || !f->sep || !f->gmin) {
             st = ADK_ENOMEM;
@@ -1250,7 +1334,7 @@ int adk_kmeans_fit(adk_ctx_t *ctx, const adk_kmeans_params_t *p, const adk_rows_
         return ADK_ERR(ctx, ADK_EINVAL, "--n-init %d: at most %d runs", p->n_init,
                        ADK_KMEANS_MAX_N_INIT);
     }
-    if (p->algorithm < ADK_KMEANS_AUTO || p->algorithm > ADK_KMEANS_HAMERLY) {
+    if (p->algorithm < ADK_KMEANS_AUTO || p->algorithm > ADK_KMEANS_YINYANG) {
         return ADK_ERR(ctx, ADK_EINVAL, "unknown k-means algorithm %d", p->algorithm);
     }
     if (p->max_iter < 1 || !(p->tol >= 0.0) || p->n_init < 0) {

@@ -28,19 +28,20 @@
  * bound on the others, moved by the centres' drift, and half the distance from the centre to its
  * nearest other centre) skips rows whose bounds prove, with a margin for the kernel's rounding,
  * that the kernel would give the same label; the others go through the kernel as in Lloyd. So
- * labels, centroids, inertia and n_iter are bitwise those of LLOYD with the same kernel. AUTO
- * chooses from k and d (adk_kmeans_algorithm_resolve).
+ * labels, centroids, inertia and n_iter are bitwise those of LLOYD with the same kernel. YINYANG
+ * (Ding et al. 2015) keeps one lower bound per group of about ten centres instead of one, each
+ * moved by its own group's largest drift (k < 20: one group, as HAMERLY). AUTO chooses from k and
+ * d (adk_kmeans_algorithm_resolve).
  */
 typedef enum {
     ADK_KMEANS_AUTO = 0,
     ADK_KMEANS_LLOYD = 1,
-    ADK_KMEANS_HAMERLY = 2
+    ADK_KMEANS_HAMERLY = 2,
+    ADK_KMEANS_YINYANG = 3
 } adk_kmeans_algo_t;
 
-/* AUTO takes HAMERLY from this many centres on (README "adkit-kmeans"). */
-#define ADK_KMEANS_AUTO_MIN_K 8
-
-/** Parse "auto", "lloyd", "hamerly" (-1 for anything else), and the name of one. Local. */
+/** Parse "auto", "lloyd", "hamerly", "yinyang" (-1 for anything else), and the name of one. Local.
+ */
 int adk_kmeans_algorithm_parse(const char *s);
 const char *adk_kmeans_algorithm_name(adk_kmeans_algo_t a);
 

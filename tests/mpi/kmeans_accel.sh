@@ -1,5 +1,5 @@
 #!/bin/sh
-# adkit-kmeans --algorithm hamerly is exact: with the same kernel it gives the bits of
+# adkit-kmeans --algorithm hamerly and yinyang are exact: with the same kernel they give the bits of
 # --algorithm lloyd (centroids, labels, distances, inertia, n_iter, converged) at every rank count,
 # on scikit-learn's fixtures, on overlapping blobs whose labels keep changing late, on rows whose
 # labels the kernel's rounding decides (cancellation), on tie-heavy data (integer grids with every row repeated, points equidistant from two or four centres, random
@@ -42,14 +42,14 @@ PY
     finish
 fi
 
-# same TAG KERN NP MODEL ASSIGN [REF]: bitwise the lloyd reference of TAG (or REF) with KERN
+# same TAG KERN WHAT MODEL ASSIGN [REF]: bitwise the lloyd reference of TAG (or REF) with KERN
 same() {
     _r=$WORK/${6:-$1}-$2-lloyd
-    check "$1 $2 np=$3: hamerly's centroids, labels and distances are lloyd's bits" \
+    check "$1 $2 $3: centroids, labels and distances are lloyd's bits" \
         sh -c "'$H5CMP' cmp '$4' /centroids '$_r.h5' /centroids &&
                '$H5CMP' cmp '$5' /cluster '$_r-a.h5' /cluster &&
                '$H5CMP' cmp '$5' /distance '$_r-a.h5' /distance"
-    check "$1 $2 np=$3: inertia, n_iter and converged are lloyd's" test \
+    check "$1 $2 $3: inertia, n_iter and converged are lloyd's" test \
         "$(h5attr "$4" / inertia) $(h5attr "$4" / n_iter) $(h5attr "$4" / converged)" = \
         "$(h5attr "$_r.h5" / inertia) $(h5attr "$_r.h5" / n_iter) $(h5attr "$_r.h5" / converged)"
 }
@@ -61,8 +61,8 @@ eval "last=\${$#}"
 ENDS=$first
 [ "$last" != "$first" ] && ENDS="$first $last"
 
-# acc TAG RANKS INPUT OPTS...: lloyd on $R1 ranks, then hamerly on each of RANKS, for every
-# kernel; the skipped fractions are kept in $WORK/TAG-KERN.skip
+# [ALGS=...] acc TAG RANKS INPUT OPTS...: lloyd on $R1 ranks, then each of ALGS (hamerly) on each
+# of RANKS, for every kernel; the skipped fractions are kept in $WORK/TAG-KERN.skip
 acc() {
     _t=$1
     _nps=$2
@@ -77,17 +77,19 @@ acc() {
             continue
         fi
         : >"$WORK/$_t-$_k.skip"
-        for np in $_nps; do
-            _m=$WORK/$_t-$_k-$np
-            if ! run_np "$np" "$KM" --quiet --algorithm hamerly --kernel "$_k" --out "$_m.h5" \
-                --assign "$_m-a.h5" "$@" "$_in" >"$WORK/out" 2>&1; then
-                notok "$_t $_k np=$np: hamerly failed"
-                comment_file "$WORK/out"
-                continue
-            fi
-            sed -n 's/.*algorithm hamerly  distances skipped \([0-9.]*\).*/\1/p' "$WORK/out" \
-                >>"$WORK/$_t-$_k.skip"
-            same "$_t" "$_k" "$np" "$_m.h5" "$_m-a.h5"
+        for _a in ${ALGS:-hamerly}; do
+            for np in $_nps; do
+                _m=$WORK/$_t-$_k-$_a-$np
+                if ! run_np "$np" "$KM" --quiet --algorithm "$_a" --kernel "$_k" --out "$_m.h5" \
+                    --assign "$_m-a.h5" "$@" "$_in" >"$WORK/out" 2>&1; then
+                    notok "$_t $_k $_a np=$np: adkit-kmeans failed"
+                    comment_file "$WORK/out"
+                    continue
+                fi
+                sed -n "s/.*algorithm $_a  distances skipped \([0-9.]*\).*/\1/p" "$WORK/out" \
+                    >>"$WORK/$_t-$_k.skip"
+                same "$_t" "$_k" "$_a np=$np" "$_m.h5" "$_m-a.h5"
+            done
         done
     done
 }
@@ -96,7 +98,7 @@ acc() {
 # count), so the comparisons above tested skipping, not a disguised Lloyd
 skipped() {
     for _k in $KERNELS; do
-        check "$1 $_k: hamerly skipped more than $2 of the distances at every rank count" \
+        check "$1 $_k: the bounds skipped more than $2 of the distances at every rank count" \
             awk -v m="$2" 'BEGIN { n = 0 } { n++; if (!($1 > m)) exit 1 } END { exit n == 0 }' \
             "$WORK/$1-$_k.skip"
     done
@@ -106,13 +108,16 @@ FK=$FIX/kmeans
 ALL=$(ranks)
 acc digits "$ENDS" "$FK/digits.h5:/data" --k 10 --init "$FK/digits.h5:/init"
 skipped digits 0.3
-acc blobs "$ENDS" "$FK/blobs.h5:/data" --k 5 --init "$FK/blobs.h5:/init" --tol 0
 acc empty "$ENDS" "$FK/empty.h5:/data" --k "$(h5attr "$FK/empty.h5" / k)" --init "$FK/empty.h5:/init"
 acc late "$ALL" "$D:/late" --k 12 --init random --n-init 2 --seed 4 --tol 0
 skipped late 0.3
 acc grid "$ALL" "$D:/grid" --k 4 --init "$D:/grid_init" --tol 0
 acc grid-rand "$ALL" "$D:/grid" --k 10 --init random --n-init 4 --seed 2 --tol 0
-acc grid3 "$ALL" "$D:/grid3" --k 6 --init "$D:/grid3_init" --tol 0
+acc grid3 "$ENDS" "$D:/grid3" --k 6 --init "$D:/grid3_init" --tol 0
+# yinyang's groups need k >= 20: groups of 10 centres, one with ties and relocations
+ALGS=yinyang acc late30 "$ALL" "$D:/late" --k 30 --init random --n-init 1 --seed 5 --tol 0
+skipped late30 0.3
+ALGS=yinyang acc grid24 "$ALL" "$D:/grid" --k 24 --init random --n-init 2 --seed 6 --tol 0
 acc cancel "$ALL" "$D:/cancel" --k 8 --init random --n-init 1 --seed 3 --tol 0 --max-iter 40
 
 # A hamerly fit stopped at an iteration boundary and resumed on another rank count (the bounds are
@@ -128,7 +133,7 @@ for _k in $KERNELS; do
     if run_np "$last" "$KM" --quiet --algorithm hamerly --kernel "$_k" --k 12 --init random \
         --n-init 2 --seed 4 --tol 0 --resume "$ck" --out "$WORK/ck.m.h5" \
         --assign "$WORK/ck.a.h5" "$D:/late" >"$WORK/out" 2>&1; then
-        same "late resumed" "$_k" "$last" "$WORK/ck.m.h5" "$WORK/ck.a.h5" late
+        same "late resumed" "$_k" "hamerly np=$last" "$WORK/ck.m.h5" "$WORK/ck.a.h5" late
         rm -f "$WORK/ck.m.h5" "$WORK/ck.a.h5"
     else
         notok "late $_k: the resumed hamerly fit failed"
@@ -136,7 +141,8 @@ for _k in $KERNELS; do
     fi
 done
 
-check "the model says which algorithm fitted it" test "$(h5attr "$WORK/late-blas-$first.h5" / algorithm)" = hamerly
-expect_fail 2 1 "--algorithm: 'elkan' is not auto, lloyd or hamerly" "$WORK/never.h5" -- \
+check "the model says which algorithm fitted it" \
+    test "$(h5attr "$WORK/late-blas-hamerly-$first.h5" / algorithm)" = hamerly
+expect_fail 2 1 "--algorithm: 'elkan' is not auto, lloyd, hamerly or yinyang" "$WORK/never.h5" -- \
     "$KM" --algorithm elkan --out "$WORK/never.h5" "$D:/late"
 finish
