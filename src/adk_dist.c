@@ -512,6 +512,109 @@ ADK_AVX512 static void values_avx512(const adk_dist_ws_t *ws, size_t k, const do
     }
 }
 
+/*
+ * One group of bounds (Hamerly): tile_V's argmin kept in registers, plus each lane's
+ * second-smallest value, for 4 rows given by pointer. The FMA chains and the running minimum and
+ * index are tile_V's to the instruction, so the label is the one Lloyd's kernel finds.
+ */
+#define ADK_TILE_SECOND(V)                                                                         \
+    ADK_AVX512 static void tile2_##V(const double *const *x, size_t d, const double *pack,         \
+                                     size_t np, const double *pcn, size_t p0, __m512d *mv,         \
+                                     __m512i *mi, __m512d *m2)                                     \
+    {                                                                                              \
+        __m512d acc[4][V];                                                                         \
+        _Pragma("GCC unroll 8") for (int v = 0; v < V; v++)                                        \
+        {                                                                                          \
+            acc[0][v] = acc[1][v] = acc[2][v] = acc[3][v] = _mm512_setzero_pd();                   \
+        }                                                                                          \
+        for (size_t j = 0; j < d; j++) {                                                           \
+            const double *pj = pack + (j * np + p0) * PANEL;                                       \
+            __m512d b0 = _mm512_set1_pd(x[0][j]), b1 = _mm512_set1_pd(x[1][j]);                    \
+            __m512d b2 = _mm512_set1_pd(x[2][j]), b3 = _mm512_set1_pd(x[3][j]);                    \
+            _Pragma("GCC unroll 8") for (int v = 0; v < V; v++)                                    \
+            {                                                                                      \
+                __m512d cv = _mm512_loadu_pd(pj + v * PANEL);                                      \
+                acc[0][v] = _mm512_fmadd_pd(b0, cv, acc[0][v]);                                    \
+                acc[1][v] = _mm512_fmadd_pd(b1, cv, acc[1][v]);                                    \
+                acc[2][v] = _mm512_fmadd_pd(b2, cv, acc[2][v]);                                    \
+                acc[3][v] = _mm512_fmadd_pd(b3, cv, acc[3][v]);                                    \
+            }                                                                                      \
+        }                                                                                          \
+        const __m512d two = _mm512_set1_pd(2.0);                                                   \
+        const __m512i iota = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);                             \
+        _Pragma("GCC unroll 8") for (int v = 0; v < V; v++)                                        \
+        {                                                                                          \
+            __m512d cn = _mm512_loadu_pd(pcn + (p0 + v) * PANEL);                                  \
+            __m512i id = _mm512_add_epi64(iota, _mm512_set1_epi64((long long)((p0 + v) * PANEL))); \
+            _Pragma("GCC unroll 4") for (int r = 0; r < 4; r++)                                    \
+            {                                                                                      \
+                __m512d dv = _mm512_fnmadd_pd(two, acc[r][v], cn);                                 \
+                __mmask8 lt = _mm512_cmp_pd_mask(dv, mv[r], _CMP_LT_OQ);                           \
+                /* second: the old minimum where dv replaces it, else min(second, dv) */           \
+                m2[r] = _mm512_mask_mov_pd(_mm512_min_pd(m2[r], dv), lt, mv[r]);                   \
+                mv[r] = _mm512_mask_mov_pd(mv[r], lt, dv);                                         \
+                mi[r] = _mm512_mask_mov_epi64(mi[r], lt, id);                                      \
+            }                                                                                      \
+        }                                                                                          \
+    }
+
+ADK_TILE_SECOND(1)
+ADK_TILE_SECOND(2)
+ADK_TILE_SECOND(3)
+ADK_TILE_SECOND(4)
+ADK_TILE_SECOND(5)
+ADK_TILE_SECOND(6)
+
+/*
+ * Label, minimum and second-smallest value of 4 staged rows (one group): argmin_avx512's lane
+ * reduction for the label; the second smallest is the smallest of every lane's second and of the
+ * other lanes' minimums.
+ */
+ADK_AVX512 static void second_avx512(const adk_dist_ws_t *ws, size_t k, const double *const *x,
+                                     int32_t *lab, double *best, double *second)
+{
+    size_t d = ws->d, np = (k + PANEL - 1) / PANEL, p0 = 0;
+    __m512d mv[4], m2[4];
+    __m512i mi[4];
+    for (int r = 0; r < 4; r++) {
+        mv[r] = m2[r] = _mm512_set1_pd(INFINITY);
+        mi[r] = _mm512_setzero_si512();
+    }
+    for (; np - p0 >= 6; p0 += 6) {
+        tile2_6(x, d, ws->pack, np, ws->pcn, p0, mv, mi, m2);
+    }
+    switch (np - p0) {
+    case 5:
+        tile2_5(x, d, ws->pack, np, ws->pcn, p0, mv, mi, m2);
+        break;
+    case 4:
+        tile2_4(x, d, ws->pack, np, ws->pcn, p0, mv, mi, m2);
+        break;
+    case 3:
+        tile2_3(x, d, ws->pack, np, ws->pcn, p0, mv, mi, m2);
+        break;
+    case 2:
+        tile2_2(x, d, ws->pack, np, ws->pcn, p0, mv, mi, m2);
+        break;
+    case 1:
+        tile2_1(x, d, ws->pack, np, ws->pcn, p0, mv, mi, m2);
+        break;
+    default:
+        break;
+    }
+    for (int r = 0; r < 4; r++) {
+        double m = _mm512_reduce_min_pd(mv[r]);
+        __mmask8 at = _mm512_cmp_pd_mask(mv[r], _mm512_set1_pd(m), _CMP_EQ_OQ);
+        long long a = _mm512_mask_reduce_min_epi64(at, mi[r]);
+        __mmask8 lane = _mm512_cmp_epi64_mask(mi[r], _mm512_set1_epi64(a), _MM_CMPINT_EQ) & at;
+        lane &= (__mmask8)(lane & (~lane + 1u)); /* one lane holds the label */
+        __m512d others = _mm512_mask_mov_pd(mv[r], lane, _mm512_set1_pd(INFINITY));
+        lab[r] = (int32_t)a;
+        best[r] = m;
+        second[r] = _mm512_reduce_min_pd(_mm512_min_pd(others, m2[r]));
+    }
+}
+
 /* Squared distance in lane order: eight partial sums over features j mod 8, then a fixed tree. */
 ADK_AVX512 static double sq_avx512(const double *x, const double *c, size_t d)
 {
@@ -658,11 +761,13 @@ static void argmin_groups(const double *r, size_t k, size_t ng, const int32_t *g
 }
 
 /*
- * Kernel values of the needed rows among staging positions [off, off + count) into ws->dist rows
- * at their positions; returns whether any row was computed. A new kernel adds its case here.
+ * The needed rows among staging positions [off, off + count): returns 0 (none), 1 (their kernel
+ * values in ws->dist rows at their positions), 2 (the whole chunk's values) or 3 (one group with
+ * AVX-512: their labels, minimums and second minimums already in ws->lab, ws->best and gmin).
+ * A new kernel adds its case here.
  */
 static int chunk_values(adk_dist_ws_t *ws, const adk_centres_t *c, const uint8_t *need, size_t off,
-                        size_t count)
+                        size_t count, size_t ngroups, double *gmin)
 {
     size_t k = c->k, d = c->d, any = 0;
     (void)d; /* only the vector kernels address rows themselves */
@@ -675,30 +780,60 @@ static int chunk_values(adk_dist_ws_t *ws, const adk_centres_t *c, const uint8_t
     }
     switch (ws->kernel) {
 #ifdef ADK_X86
-    case ADK_KERNEL_AVX512: {
-        const double *xp[4];
-        double *op[4];
-        int nt = 0;
-        for (size_t i = 0; i < count; i++) {
-            if (!need[i]) {
-                continue;
+    case ADK_KERNEL_AVX512:
+        if (ngroups == 1) { /* fused: label and second minimum in registers */
+            const double *xp[4];
+            size_t at[4];
+            int nt = 0;
+            int32_t lab[4];
+            double best[4], sec[4];
+            for (size_t i = 0; i <= count; i++) {
+                if (i < count && !need[i]) {
+                    continue;
+                }
+                if (i < count) {
+                    at[nt] = i;
+                    xp[nt++] = ws->rows + (off + i) * d;
+                }
+                if (nt == 4 || (i == count && nt > 0)) {
+                    for (int t = nt; t < 4; t++) { /* repeats of the last row */
+                        xp[t] = xp[nt - 1];
+                    }
+                    second_avx512(ws, k, xp, lab, best, sec);
+                    for (int t = 0; t < nt; t++) {
+                        ws->lab[off + at[t]] = lab[t];
+                        ws->best[off + at[t]] = best[t];
+                        gmin[at[t]] = sec[t];
+                    }
+                    nt = 0;
+                }
             }
-            xp[nt] = ws->rows + (off + i) * d;
-            op[nt] = ws->dist + (off + i) * k;
-            if (++nt == 4) {
+            return 3;
+        }
+        {
+            const double *xp[4];
+            double *op[4];
+            int nt = 0;
+            for (size_t i = 0; i < count; i++) {
+                if (!need[i]) {
+                    continue;
+                }
+                xp[nt] = ws->rows + (off + i) * d;
+                op[nt] = ws->dist + (off + i) * k;
+                if (++nt == 4) {
+                    values_avx512(ws, k, xp, op);
+                    nt = 0;
+                }
+            }
+            if (nt > 0) {
+                for (int t = nt; t < 4; t++) { /* repeats of the last row: the same values again */
+                    xp[t] = xp[nt - 1];
+                    op[t] = op[nt - 1];
+                }
                 values_avx512(ws, k, xp, op);
-                nt = 0;
             }
+            return 1;
         }
-        if (nt > 0) {
-            for (int t = nt; t < 4; t++) { /* repeats of the last row: the same values again */
-                xp[t] = xp[nt - 1];
-                op[t] = op[nt - 1];
-            }
-            values_avx512(ws, k, xp, op);
-        }
-        return 1;
-    }
 #endif
     default: /* BLAS: the whole chunk, as argmin_blas computes it */
         chunk_gemm(ws, c);
@@ -739,9 +874,12 @@ void adk_dist_nearest_bounds(adk_dist_ws_t *ws, const adk_centres_t *c, const do
 #else
         stage_chunk(ws, x + i * d, count, g, shift);
 #endif
-        int how = chunk_values(ws, c, need + i, off, count);
+        int how = chunk_values(ws, c, need + i, off, count, ngroups, gmin);
         for (size_t r = 0; r < count; r++) {
             size_t p = off + r;
+            if (how == 3 && need[i + r]) {
+                continue; /* done in registers */
+            }
             if (how == 2 || (how == 1 && need[i + r])) {
                 argmin_groups(ws->dist + p * k, k, ngroups, group, &ws->lab[p], &ws->best[p],
                               gmin + r * ngroups);

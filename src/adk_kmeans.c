@@ -115,7 +115,8 @@ const char *adk_kmeans_algorithm_name(adk_kmeans_algo_t a)
  * The rule of README "adkit-kmeans", from experiments/bench-kmeans-fit: Lloyd for every k and d so
  * far. A skipped row still costs its staging, centroid sums and inertia (Lloyd's order, for the
  * same bits), and a computed row costs more than in Lloyd's fused argmin (its values are written
- * out for the bounds), so in the measured cases the bounds did not pay on this machine.
+ * out for the bounds, except hamerly's with AVX-512), so in the measured cases the bounds did not
+ * pay reliably on this machine.
  */
 adk_kmeans_algo_t adk_kmeans_algorithm_resolve(adk_kmeans_algo_t a, size_t k, size_t d)
 {

@@ -242,11 +242,11 @@ static void keep_bounds(void *ud, size_t first, size_t count, const double *rows
  * The selective driver (accelerated Lloyd): computed rows get Lloyd's label and minimum bit for
  * bit, the rows handed on are the staged rows, group minimums match brute force over the other
  * centres, and with AVX-512 exactly the needed rows are computed (BLAS: whole chunks). Several
- * panel counts (k 7, 13, 50) and row starts that split chunks.
+ * panel counts (k 7, 13, 50), three groups and one (AVX-512: fused), row starts that split chunks.
  */
 static void test_nearest_bounds(void)
 {
-    const size_t n = 700, d = 9, ks[] = {7, 13, 50}, ng = 3;
+    const size_t n = 700, d = 9, ks[] = {7, 13, 50, 7, 13, 50};
     double *x = random_matrix(n, d, 31), *shift = random_matrix(1, d, 32);
     double *xs = malloc(n * d * sizeof(double)), *rows = malloc(n * d * sizeof(double));
     for (size_t i = 0; i < n * d; i++) {
@@ -254,18 +254,19 @@ static void test_nearest_bounds(void)
     }
     int32_t *l1 = malloc(n * sizeof(int32_t)), *l2 = malloc(n * sizeof(int32_t));
     double *b1 = malloc(n * sizeof(double)), *b2 = malloc(n * sizeof(double));
-    double *gm = malloc(n * ng * sizeof(double)), *scratch = malloc(ADK_DIST_CHUNK * ng * 8);
+    double *gm = malloc(n * 3 * sizeof(double)), *scratch = malloc(ADK_DIST_CHUNK * 3 * 8);
     uint8_t *need = malloc(n);
     for (size_t i = 0; i < n; i++) { /* chunk 0 (from start 100) needs nothing */
         need[i] = i >= 156 && (i * 7919) % 5 == 0;
     }
-    for (size_t t = 0; t < 3; t++) {
-        size_t k = ks[t];
+    for (size_t t = 0; t < 6; t++) {
+        size_t k = ks[t], ng = t < 3 ? 3 : 1; /* one group: the fused AVX-512 path */
         double *cc = random_matrix(k, d, 40 + t);
         int32_t group[50];
         for (size_t j = 0; j < k; j++) {
             group[j] = (int32_t)(j % ng);
         }
+        const int32_t *grp = ng > 1 ? group : NULL;
         adk_centres_t *c = NULL;
         adk_dist_ws_t *ws = NULL;
         adk_centres_alloc(k, d, &c);
@@ -275,7 +276,7 @@ static void test_nearest_bounds(void)
             adk_kernel_t used = adk_dist_ws_set_kernel(ws, (adk_kernel_t)kern);
             adk_dist_nearest(ws, c, xs, n, 100, l1, b1);
             bounds_t st = {l2, b2, gm, rows, d, ng};
-            adk_dist_nearest_bounds(ws, c, x, n, 100, shift, need, ng, group, scratch, keep_bounds,
+            adk_dist_nearest_bounds(ws, c, x, n, 100, shift, need, ng, grp, scratch, keep_bounds,
                                     &st);
             CU_ASSERT(memcmp(xs, rows, n * d * sizeof(double)) == 0);
             int bad = 0, computed = 0;
