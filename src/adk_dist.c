@@ -841,6 +841,11 @@ static int chunk_values(adk_dist_ws_t *ws, const adk_centres_t *c, const uint8_t
     }
 }
 
+int adk_dist_bounds_supported(adk_kernel_t k)
+{
+    return k == ADK_KERNEL_BLAS || k == ADK_KERNEL_AVX512; /* chunk_values' cases */
+}
+
 void adk_dist_nearest_bounds(adk_dist_ws_t *ws, const adk_centres_t *c, const double *x, size_t n,
                              int64_t row0, const double *shift, const uint8_t *need, size_t ngroups,
                              const int32_t *group, double *gmin, adk_dist_bound_fn fn, void *ud)

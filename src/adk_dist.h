@@ -131,6 +131,9 @@ void adk_dist_nearest_blocks(adk_dist_ws_t *ws, const adk_centres_t *c, const do
 typedef void (*adk_dist_bound_fn)(void *ud, size_t first, size_t count, const double *rows,
                                   const int32_t *label, const double *best, const double *gmin);
 
+/** Whether adk_dist_nearest_bounds has a variant of kernel @p k (BLAS, AVX-512). Local. */
+int adk_dist_bounds_supported(adk_kernel_t k);
+
 /**
  * As adk_dist_nearest_blocks, computing only the rows i with need[i] != 0: with the BLAS kernel a
  * chunk holding one such row is computed whole (the GEMM of the chunk is what fixes a row's bits),

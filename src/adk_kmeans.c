@@ -1371,6 +1371,14 @@ int adk_kmeans_fit(adk_ctx_t *ctx, const adk_kmeans_params_t *p, const adk_rows_
         int kern = from && p->kernel == ADK_KERNEL_AUTO ? from->kernel : p->kernel;
         st = adk_dist_agree_kernel(ctx, f.ws, (adk_kernel_t)kern);
     }
+    if (st == ADK_OK && f.algo != ADK_KMEANS_LLOYD &&
+        !adk_dist_bounds_supported(adk_dist_ws_kernel(f.ws))) {
+        /* a kernel without a bounds variant: its labels come only from its own full pass */
+        adk_ctx_warn(ctx, "--algorithm %s has no variant for the %s kernel: lloyd instead",
+                     adk_kmeans_algorithm_name((adk_kmeans_algo_t)f.algo),
+                     adk_dist_kernel_name(adk_dist_ws_kernel(f.ws)));
+        f.algo = ADK_KMEANS_LLOYD;
+    }
     if (st == ADK_OK && !is_pp && !is_rand) {
         st = read_init_file(ctx, p->init, f.k, f.d, &init_file);
     }
