@@ -111,7 +111,7 @@ skipped digits 0.3
 acc empty "$ENDS" "$FK/empty.h5:/data" --k "$(h5attr "$FK/empty.h5" / k)" --init "$FK/empty.h5:/init"
 acc late "$ALL" "$D:/late" --k 12 --init random --n-init 2 --seed 4 --tol 0
 skipped late 0.3
-acc grid "$ALL" "$D:/grid" --k 4 --init "$D:/grid_init" --tol 0
+acc grid "$ENDS" "$D:/grid" --k 4 --init "$D:/grid_init" --tol 0
 acc grid-rand "$ALL" "$D:/grid" --k 10 --init random --n-init 4 --seed 2 --tol 0
 acc grid3 "$ENDS" "$D:/grid3" --k 6 --init "$D:/grid3_init" --tol 0
 # yinyang's groups need k >= 20: groups of 10 centres, one with ties and relocations
