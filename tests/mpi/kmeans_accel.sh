@@ -2,10 +2,13 @@
 # adkit-kmeans --algorithm hamerly and yinyang are exact: with the same kernel they give the bits of
 # --algorithm lloyd (centroids, labels, distances, inertia, n_iter, converged) at every rank count,
 # on scikit-learn's fixtures, on overlapping blobs whose labels keep changing late, on rows whose
-# labels the kernel's rounding decides (cancellation), on tie-heavy data (integer grids with every row repeated, points equidistant from two or four centres, random
-# inits that pick duplicate rows: equal centres and empty clusters), with n_init > 1, and resumed
-# from a checkpoint. Every kernel this CPU runs (blas; avx512 where the CPU has it). The fixtures
-# run at the first and last rank count listed, the rest at every one (the time budget).
+# labels the kernel's rounding decides (cancellation), on tie-heavy data (integer grids with every
+# row repeated, points equidistant from two or four centres, random inits that pick duplicate rows:
+# equal centres and empty clusters), with n_init > 1, and resumed
+# from a checkpoint, and streamed window by window (--mem-limit). Every kernel this CPU runs (blas;
+# avx512 where the CPU has it); the avx2 kernel, without a bounds variant, runs lloyd with a
+# warning. Each case runs at one or two rank counts, together all of them (the time budget); less
+# under the sanitizers (ADK_SANITIZED=1).
 . "$ADK_SRCDIR/tests/mpi/lib.sh"
 KM=$BIN/adkit-kmeans
 export OMPI_MCA_odls_base_sigkill_timeout=0
@@ -54,12 +57,25 @@ same() {
         "$(h5attr "$_r.h5" / inertia) $(h5attr "$_r.h5" / n_iter) $(h5attr "$_r.h5" / converged)"
 }
 
-# The first and the last rank count listed (the fixtures' cases; the others run at every one).
+# nth I...: the I-th rank count listed for each I (counting on from the first past the end), each
+# once: the cases below share the rank counts out, so each runs at one or two and together they
+# cover every one (the time budget)
+nth() {
+    _l=$(ranks)
+    _c=$(echo $_l | wc -w)
+    echo $(for _i in "$@"; do
+        echo $_l | cut -d' ' -f$(((_i - 1) % _c + 1))
+    done | awk '!s[$0]++')
+}
 set -- $(ranks)
 first=$1
 eval "last=\${$#}"
-ENDS=$first
-[ "$last" != "$first" ] && ENDS="$first $last"
+ALL=$(ranks)
+SAN=${ADK_SANITIZED:-0} # make sets it: 1 in the sanitizer build
+if [ "$SAN" = 1 ]; then # one kernel there: the widest (rows selected one by one with AVX-512)
+    set -- $KERNELS
+    eval "KERNELS=\${$#}"
+fi
 
 # [ALGS=...] acc TAG RANKS INPUT OPTS...: lloyd on $R1 ranks, then each of ALGS (hamerly) on each
 # of RANKS, for every kernel; the skipped fractions are kept in $WORK/TAG-KERN.skip
@@ -105,24 +121,71 @@ skipped() {
 }
 
 FK=$FIX/kmeans
-ALL=$(ranks)
-acc digits "$ENDS" "$FK/digits.h5:/data" --k 10 --init "$FK/digits.h5:/init"
-skipped digits 0.3
-acc empty "$ENDS" "$FK/empty.h5:/data" --k "$(h5attr "$FK/empty.h5" / k)" --init "$FK/empty.h5:/init"
-acc late "$ALL" "$D:/late" --k 12 --init random --n-init 2 --seed 4 --tol 0
+[ "$SAN" = 1 ] || acc digits "$(nth 4)" "$FK/digits.h5:/data" --k 10 --init "$FK/digits.h5:/init"
+[ "$SAN" = 1 ] || skipped digits 0.3
+acc empty "$(nth 2)" "$FK/empty.h5:/data" --k "$(h5attr "$FK/empty.h5" / k)" --init "$FK/empty.h5:/init"
+LATE="--k 12 --init random --n-init 2 --seed 4 --tol 0"
+# the first kernel at the first and last rank counts, the others (avx512) at every one
+KALL=$KERNELS
+KERNELS=${KALL%% *}
+acc late "$(nth 1 4)" "$D:/late" $LATE
+KERNELS=${KALL#"$KERNELS"}
+[ -n "$KERNELS" ] && acc late "$ALL" "$D:/late" $LATE
+KERNELS=$KALL
 skipped late 0.3
-acc grid "$ENDS" "$D:/grid" --k 4 --init "$D:/grid_init" --tol 0
-acc grid-rand "$ALL" "$D:/grid" --k 10 --init random --n-init 4 --seed 2 --tol 0
-acc grid3 "$ENDS" "$D:/grid3" --k 6 --init "$D:/grid3_init" --tol 0
+acc grid "$(nth 1)" "$D:/grid" --k 4 --init "$D:/grid_init" --tol 0
+acc grid-rand "$(nth 3)" "$D:/grid" --k 10 --init random --n-init 4 --seed 2 --tol 0
+[ "$SAN" = 1 ] || acc grid3 "$(nth 2)" "$D:/grid3" --k 6 --init "$D:/grid3_init" --tol 0
 # yinyang's groups need k >= 20: groups of 10 centres, one with ties and relocations
-ALGS=yinyang acc late30 "$ALL" "$D:/late" --k 30 --init random --n-init 1 --seed 5 --tol 0
-skipped late30 0.3
-ALGS=yinyang acc grid24 "$ALL" "$D:/grid" --k 24 --init random --n-init 2 --seed 6 --tol 0
-acc cancel "$ALL" "$D:/cancel" --k 8 --init random --n-init 1 --seed 3 --tol 0 --max-iter 40
+[ "$SAN" = 1 ] || ALGS=yinyang acc late30 "$(nth 1 4)" "$D:/late" --k 30 --init random --n-init 1 --seed 5 --tol 0
+[ "$SAN" = 1 ] || skipped late30 0.3
+ALGS=yinyang acc grid24 "$(nth 3)" "$D:/grid" --k 24 --init random --n-init 2 --seed 6 --tol 0
+acc cancel "$(nth 1 4)" "$D:/cancel" --k 8 --init random --n-init 1 --seed 3 --tol 0 --max-iter 40
+
+# Streamed (--mem-limit at the smallest window, one 256-row distance chunk: 5 to 13 windows per
+# rank, the bounds moved and checked window by window) hamerly gives in-memory lloyd's bits.
+for np in $(nth 2 4); do
+    _lim=$(run_np "$np" "$KM" --algorithm hamerly --mem-limit 1 --out "$WORK/never.h5" \
+        --assign "$WORK/never-a.h5" $LATE \
+        "$D:/late" 2>&1 | sed -n 's/.*the fit needs \([0-9]*\) bytes per rank.*/\1/p' | head -n 1)
+    for _k in $KERNELS; do
+        _m=$WORK/late-stream-$_k-$np
+        if run_np "$np" "$KM" --algorithm hamerly --kernel "$_k" --mem-limit "${_lim:-0}" \
+            --out "$_m.h5" --assign "$_m-a.h5" $LATE "$D:/late" >"$WORK/out" 2>&1; then
+            check "late streamed $_k np=$np: windows of one chunk" \
+                grep -q "^streaming .*: windows of 256 rows" "$WORK/out"
+            same late "$_k" "hamerly --mem-limit $_lim np=$np" "$_m.h5" "$_m-a.h5"
+        else
+            notok "late streamed $_k np=$np: adkit-kmeans failed"
+            comment_file "$WORK/out"
+        fi
+    done
+done
+
+# The avx2 kernel has no bounds variant: hamerly warns and runs lloyd, whose bits are the avx512
+# kernel's (the two kernels sum alike).
+if grep -q avx2 /proc/cpuinfo 2>/dev/null && [ "$SAN" != 1 ]; then
+    np=$(nth 2)
+    if run_np "$np" "$KM" --quiet --algorithm hamerly --kernel avx2 --out "$WORK/av.h5" \
+        --assign "$WORK/av-a.h5" $LATE "$D:/late" >"$WORK/out" 2>&1; then
+        check "hamerly with avx2: a warning that lloyd runs instead" \
+            grep -q "warning: --algorithm hamerly has no variant for the avx2 kernel: lloyd instead" \
+            "$WORK/out"
+        check "hamerly with avx2: the model says lloyd" test "$(h5attr "$WORK/av.h5" / algorithm)" = lloyd
+        case " $KERNELS " in
+        *" avx512 "*) same late avx512 "avx2 hamerly np=$np" "$WORK/av.h5" "$WORK/av-a.h5" ;;
+        esac
+    else
+        notok "hamerly with avx2 np=$np: adkit-kmeans failed"
+        comment_file "$WORK/out"
+    fi
+fi
 
 # A hamerly fit stopped at an iteration boundary and resumed on another rank count (the bounds are
-# rebuilt by one full pass) ends with the uninterrupted lloyd run's bits.
-for _k in $KERNELS; do
+# rebuilt by one full pass) ends with the uninterrupted lloyd run's bits. The widest kernel.
+set -- $KERNELS
+eval "kw=\${$#}"
+for _k in $kw; do
     ck=$WORK/ck-$_k.h5
     ADK_CKPT_TEST_STOP_AT=2:7
     export ADK_CKPT_TEST_STOP_AT
@@ -142,7 +205,7 @@ for _k in $KERNELS; do
 done
 
 check "the model says which algorithm fitted it" \
-    test "$(h5attr "$WORK/late-blas-hamerly-$first.h5" / algorithm)" = hamerly
+    test "$(h5attr "$WORK/late-$kw-hamerly-$first.h5" / algorithm)" = hamerly
 expect_fail 2 1 "--algorithm: 'elkan' is not auto, lloyd, hamerly or yinyang" "$WORK/never.h5" -- \
     "$KM" --algorithm elkan --out "$WORK/never.h5" "$D:/late"
 finish
