@@ -21,7 +21,7 @@
 
 typedef struct {
     adk_kmeans_params_t km;
-    const char *out, *assign, *label_col, *kernel;
+    const char *out, *assign, *label_col, *kernel, *algorithm;
     int force, require_conv;
     const char *checkpoint, *resume;
     int ckpt_every;
@@ -158,6 +158,11 @@ static int run(adk_ctx_t *ctx, void *opts, int npos, char **pos)
         return ADK_ERR(ctx, ADK_EINVAL, "--kernel: '%s' is not auto, blas, avx2 or avx512",
                        o->kernel);
     }
+    o->km.algorithm = adk_kmeans_algorithm_parse(o->algorithm);
+    if (o->km.algorithm < 0) {
+        return ADK_ERR(ctx, ADK_EINVAL, "--algorithm: '%s' is not auto, lloyd, hamerly or yinyang",
+                       o->algorithm);
+    }
     const char *ckpath = NULL, *outs[] = {o->out, o->assign};
     ADK_CHECK(
         adk_ckpt_check_options(ctx, o->checkpoint, o->resume, o->ckpt_every, outs, 2, &ckpath));
@@ -220,6 +225,8 @@ static int run(adk_ctx_t *ctx, void *opts, int npos, char **pos)
         printf("  inertia %.17g  iterations %d  converged %s  kernel %s  fit %.3f s\n", m->inertia,
                m->n_iter, m->converged ? "yes" : "no",
                adk_dist_kernel_name((adk_kernel_t)m->kernel), secs);
+        printf("  algorithm %s  distances skipped %.4f\n",
+               adk_kmeans_algorithm_name((adk_kmeans_algo_t)m->algorithm), m->skipped);
         fflush(stdout);
     }
     adk_kmeans_model_free(m);
@@ -238,6 +245,7 @@ ADK_CLI_MAIN(kmeans)
                 .assign = NULL,
                 .label_col = NULL,
                 .kernel = "auto",
+                .algorithm = "auto",
                 .force = 0,
                 .require_conv = 0,
                 .checkpoint = NULL,
@@ -260,6 +268,9 @@ ADK_CLI_MAIN(kmeans)
         {"label-col", ADK_OPT_STR, &o.label_col, "COL", "CSV input: column to leave out (labels)"},
         {"kernel", ADK_OPT_STR, &o.kernel, "KIND",
          "nearest-centre kernel: auto (the widest every rank has), avx512, avx2, blas"},
+        {"algorithm", ADK_OPT_STR, &o.algorithm, "ALG",
+         "lloyd, hamerly or yinyang (skip rows whose distance bounds prove their label; the same "
+         "bits as lloyd; lloyd with the avx2 kernel), or auto (lloyd: see the README)"},
         {"force", ADK_OPT_FLAG, &o.force, NULL, "replace existing output files"},
         {"require-convergence", ADK_OPT_FLAG, &o.require_conv, NULL,
          "exit with code 4 when max-iter is reached without convergence"},

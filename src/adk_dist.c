@@ -501,6 +501,187 @@ ADK_AVX512 static void argmin_avx512(adk_dist_ws_t *ws, size_t k, const double *
     }
 }
 
+/*
+ * The kernel's values instead of its argmin (accelerated Lloyd): 4 rows (any 4 staged rows, by
+ * pointer; a row may repeat) against V panels from p0, each value out[r][j] = ||c_j||^2 - 2 x.c_j
+ * by exactly tile_V's operations (same FMA chain in feature order, same final fnmadd), so it is
+ * bit for bit what tile_V compares. Masked stores keep the padding centres out of the k-wide rows.
+ */
+#define ADK_TILE_VALS(V)                                                                           \
+    ADK_AVX512 static void tilev_##V(const double *const *x, size_t d, const double *pack,         \
+                                     size_t np, const double *pcn, size_t p0, size_t k,            \
+                                     double *const *out)                                           \
+    {                                                                                              \
+        __m512d acc[4][V];                                                                         \
+        _Pragma("GCC unroll 8") for (int v = 0; v < V; v++)                                        \
+        {                                                                                          \
+            acc[0][v] = acc[1][v] = acc[2][v] = acc[3][v] = _mm512_setzero_pd();                   \
+        }                                                                                          \
+        for (size_t j = 0; j < d; j++) {                                                           \
+            const double *pj = pack + (j * np + p0) * PANEL;                                       \
+            __m512d b0 = _mm512_set1_pd(x[0][j]), b1 = _mm512_set1_pd(x[1][j]);                    \
+            __m512d b2 = _mm512_set1_pd(x[2][j]), b3 = _mm512_set1_pd(x[3][j]);                    \
+            _Pragma("GCC unroll 8") for (int v = 0; v < V; v++)                                    \
+            {                                                                                      \
+                __m512d cv = _mm512_loadu_pd(pj + v * PANEL);                                      \
+                acc[0][v] = _mm512_fmadd_pd(b0, cv, acc[0][v]);                                    \
+                acc[1][v] = _mm512_fmadd_pd(b1, cv, acc[1][v]);                                    \
+                acc[2][v] = _mm512_fmadd_pd(b2, cv, acc[2][v]);                                    \
+                acc[3][v] = _mm512_fmadd_pd(b3, cv, acc[3][v]);                                    \
+            }                                                                                      \
+        }                                                                                          \
+        const __m512d two = _mm512_set1_pd(2.0);                                                   \
+        _Pragma("GCC unroll 8") for (int v = 0; v < V; v++)                                        \
+        {                                                                                          \
+            size_t j0 = (p0 + v) * PANEL;                                                          \
+            __mmask8 m = k - j0 >= PANEL ? 0xff : (__mmask8)((1u << (k - j0)) - 1u);               \
+            __m512d cn = _mm512_loadu_pd(pcn + j0);                                                \
+            _Pragma("GCC unroll 4") for (int r = 0; r < 4; r++)                                    \
+            {                                                                                      \
+                _mm512_mask_storeu_pd(out[r] + j0, m, _mm512_fnmadd_pd(two, acc[r][v], cn));       \
+            }                                                                                      \
+        }                                                                                          \
+    }
+
+ADK_TILE_VALS(1)
+ADK_TILE_VALS(2)
+ADK_TILE_VALS(3)
+ADK_TILE_VALS(4)
+ADK_TILE_VALS(5)
+ADK_TILE_VALS(6)
+
+/* The values of the 4 staged rows x[] against all k centres into out[] (rows of width k). */
+ADK_AVX512 static void values_avx512(const adk_dist_ws_t *ws, size_t k, const double *const *x,
+                                     double *const *out)
+{
+    size_t d = ws->d, np = (k + PANEL - 1) / PANEL, p0 = 0;
+    for (; np - p0 >= 6; p0 += 6) {
+        tilev_6(x, d, ws->pack, np, ws->pcn, p0, k, out);
+    }
+    switch (np - p0) {
+    case 5:
+        tilev_5(x, d, ws->pack, np, ws->pcn, p0, k, out);
+        break;
+    case 4:
+        tilev_4(x, d, ws->pack, np, ws->pcn, p0, k, out);
+        break;
+    case 3:
+        tilev_3(x, d, ws->pack, np, ws->pcn, p0, k, out);
+        break;
+    case 2:
+        tilev_2(x, d, ws->pack, np, ws->pcn, p0, k, out);
+        break;
+    case 1:
+        tilev_1(x, d, ws->pack, np, ws->pcn, p0, k, out);
+        break;
+    default:
+        break;
+    }
+}
+
+/*
+ * One group of bounds (Hamerly): tile_V's argmin kept in registers, plus each lane's
+ * second-smallest value, for 4 rows given by pointer. The FMA chains and the running minimum and
+ * index are tile_V's to the instruction, so the label is the one Lloyd's kernel finds.
+ */
+#define ADK_TILE_SECOND(V)                                                                         \
+    ADK_AVX512 static void tiles_##V(const double *const *x, size_t d, const double *pack,         \
+                                     size_t np, const double *pcn, size_t p0, __m512d *mv,         \
+                                     __m512i *mi, __m512d *m2)                                     \
+    {                                                                                              \
+        __m512d acc[4][V];                                                                         \
+        _Pragma("GCC unroll 8") for (int v = 0; v < V; v++)                                        \
+        {                                                                                          \
+            acc[0][v] = acc[1][v] = acc[2][v] = acc[3][v] = _mm512_setzero_pd();                   \
+        }                                                                                          \
+        for (size_t j = 0; j < d; j++) {                                                           \
+            const double *pj = pack + (j * np + p0) * PANEL;                                       \
+            __m512d b0 = _mm512_set1_pd(x[0][j]), b1 = _mm512_set1_pd(x[1][j]);                    \
+            __m512d b2 = _mm512_set1_pd(x[2][j]), b3 = _mm512_set1_pd(x[3][j]);                    \
+            _Pragma("GCC unroll 8") for (int v = 0; v < V; v++)                                    \
+            {                                                                                      \
+                __m512d cv = _mm512_loadu_pd(pj + v * PANEL);                                      \
+                acc[0][v] = _mm512_fmadd_pd(b0, cv, acc[0][v]);                                    \
+                acc[1][v] = _mm512_fmadd_pd(b1, cv, acc[1][v]);                                    \
+                acc[2][v] = _mm512_fmadd_pd(b2, cv, acc[2][v]);                                    \
+                acc[3][v] = _mm512_fmadd_pd(b3, cv, acc[3][v]);                                    \
+            }                                                                                      \
+        }                                                                                          \
+        const __m512d two = _mm512_set1_pd(2.0);                                                   \
+        const __m512i iota = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);                             \
+        _Pragma("GCC unroll 8") for (int v = 0; v < V; v++)                                        \
+        {                                                                                          \
+            __m512d cn = _mm512_loadu_pd(pcn + (p0 + v) * PANEL);                                  \
+            __m512i id = _mm512_add_epi64(iota, _mm512_set1_epi64((long long)((p0 + v) * PANEL))); \
+            _Pragma("GCC unroll 4") for (int r = 0; r < 4; r++)                                    \
+            {                                                                                      \
+                __m512d dv = _mm512_fnmadd_pd(two, acc[r][v], cn);                                 \
+                __mmask8 lt = _mm512_cmp_pd_mask(dv, mv[r], _CMP_LT_OQ);                           \
+                /* second: the old minimum where dv replaces it, else min(second, dv) */           \
+                m2[r] = _mm512_mask_mov_pd(_mm512_min_pd(m2[r], dv), lt, mv[r]);                   \
+                mv[r] = _mm512_mask_mov_pd(mv[r], lt, dv);                                         \
+                mi[r] = _mm512_mask_mov_epi64(mi[r], lt, id);                                      \
+            }                                                                                      \
+        }                                                                                          \
+    }
+
+ADK_TILE_SECOND(1)
+ADK_TILE_SECOND(2)
+ADK_TILE_SECOND(3)
+ADK_TILE_SECOND(4)
+ADK_TILE_SECOND(5)
+ADK_TILE_SECOND(6)
+
+/*
+ * Label, minimum and second-smallest value of 4 staged rows (one group): argmin_avx512's lane
+ * reduction for the label; the second smallest is the smallest of every lane's second and of the
+ * other lanes' minimums.
+ */
+ADK_AVX512 static void second_avx512(const adk_dist_ws_t *ws, size_t k, const double *const *x,
+                                     int32_t *lab, double *best, double *second)
+{
+    size_t d = ws->d, np = (k + PANEL - 1) / PANEL, p0 = 0;
+    __m512d mv[4], m2[4];
+    __m512i mi[4];
+    for (int r = 0; r < 4; r++) {
+        mv[r] = m2[r] = _mm512_set1_pd(INFINITY);
+        mi[r] = _mm512_setzero_si512();
+    }
+    for (; np - p0 >= 6; p0 += 6) {
+        tiles_6(x, d, ws->pack, np, ws->pcn, p0, mv, mi, m2);
+    }
+    switch (np - p0) {
+    case 5:
+        tiles_5(x, d, ws->pack, np, ws->pcn, p0, mv, mi, m2);
+        break;
+    case 4:
+        tiles_4(x, d, ws->pack, np, ws->pcn, p0, mv, mi, m2);
+        break;
+    case 3:
+        tiles_3(x, d, ws->pack, np, ws->pcn, p0, mv, mi, m2);
+        break;
+    case 2:
+        tiles_2(x, d, ws->pack, np, ws->pcn, p0, mv, mi, m2);
+        break;
+    case 1:
+        tiles_1(x, d, ws->pack, np, ws->pcn, p0, mv, mi, m2);
+        break;
+    default:
+        break;
+    }
+    for (int r = 0; r < 4; r++) {
+        double m = _mm512_reduce_min_pd(mv[r]);
+        __mmask8 at = _mm512_cmp_pd_mask(mv[r], _mm512_set1_pd(m), _CMP_EQ_OQ);
+        long long a = _mm512_mask_reduce_min_epi64(at, mi[r]);
+        __mmask8 lane = _mm512_cmp_epi64_mask(mi[r], _mm512_set1_epi64(a), _MM_CMPINT_EQ) & at;
+        lane &= (__mmask8)(lane & (~lane + 1u)); /* one lane holds the label */
+        __m512d others = _mm512_mask_mov_pd(mv[r], lane, _mm512_set1_pd(INFINITY));
+        lab[r] = (int32_t)a;
+        best[r] = m;
+        second[r] = _mm512_reduce_min_pd(_mm512_min_pd(others, m2[r]));
+    }
+}
+
 /* Squared distance in lane order: eight partial sums over features j mod 8, then a fixed tree. */
 ADK_AVX512 static double sq_avx512(const double *x, const double *c, size_t d)
 {
@@ -791,4 +972,173 @@ void adk_dist_nearest(adk_dist_ws_t *ws, const adk_centres_t *c, const double *x
 {
     nearest_t nt = {label, best};
     adk_dist_nearest_blocks(ws, c, x, n, row0, NULL, nearest_fn, &nt);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Selected rows with bound information (accelerated Lloyd)                                   */
+
+/*
+ * From one row of kernel values: the first minimum (strict <, as argmin_blas and the fused
+ * kernel's lane reduction: the smallest value, then the lowest index) and, per group, the smallest
+ * value of the other centres.
+ */
+static void argmin_groups(const double *r, size_t k, size_t ng, const int32_t *group, int32_t *lab,
+                          double *best, double *gmin)
+{
+    double m = r[0];
+    int32_t a = 0;
+    for (size_t j = 1; j < k; j++) {
+        if (r[j] < m) {
+            m = r[j];
+            a = (int32_t)j;
+        }
+    }
+    for (size_t g = 0; g < ng; g++) {
+        gmin[g] = INFINITY;
+    }
+    for (size_t j = 0; j < k; j++) {
+        size_t g = group ? (size_t)group[j] : 0;
+        if (j != (size_t)a && r[j] < gmin[g]) {
+            gmin[g] = r[j];
+        }
+    }
+    *lab = a;
+    *best = m;
+}
+
+/*
+ * The needed rows among staging positions [off, off + count): returns 0 (none), 1 (their kernel
+ * values in ws->dist rows at their positions), 2 (the whole chunk's values) or 3 (one group with
+ * AVX-512: their labels, minimums and second minimums already in ws->lab, ws->best and gmin).
+ * A new kernel adds its case here.
+ */
+static int chunk_values(adk_dist_ws_t *ws, const adk_centres_t *c, const uint8_t *need, size_t off,
+                        size_t count, size_t ngroups, double *gmin)
+{
+    size_t k = c->k, d = c->d, any = 0;
+    (void)d; /* only the vector kernels address rows themselves */
+    (void)k;
+    for (size_t i = 0; i < count && !any; i++) {
+        any = need[i] != 0;
+    }
+    if (!any) {
+        return 0;
+    }
+    switch (ws->kernel) {
+#ifdef ADK_X86
+    case ADK_KERNEL_AVX512:
+        if (ngroups == 1) { /* fused: label and second minimum in registers */
+            const double *xp[4];
+            size_t at[4];
+            int nt = 0;
+            int32_t lab[4];
+            double best[4], sec[4];
+            for (size_t i = 0; i <= count; i++) {
+                if (i < count && !need[i]) {
+                    continue;
+                }
+                if (i < count) {
+                    at[nt] = i;
+                    xp[nt++] = ws->rows + (off + i) * d;
+                }
+                if (nt == 4 || (i == count && nt > 0)) {
+                    for (int t = nt; t < 4; t++) { /* repeats of the last row */
+                        xp[t] = xp[nt - 1];
+                    }
+                    second_avx512(ws, k, xp, lab, best, sec);
+                    for (int t = 0; t < nt; t++) {
+                        ws->lab[off + at[t]] = lab[t];
+                        ws->best[off + at[t]] = best[t];
+                        gmin[at[t]] = sec[t];
+                    }
+                    nt = 0;
+                }
+            }
+            return 3;
+        }
+        {
+            const double *xp[4];
+            double *op[4];
+            int nt = 0;
+            for (size_t i = 0; i < count; i++) {
+                if (!need[i]) {
+                    continue;
+                }
+                xp[nt] = ws->rows + (off + i) * d;
+                op[nt] = ws->dist + (off + i) * k;
+                if (++nt == 4) {
+                    values_avx512(ws, k, xp, op);
+                    nt = 0;
+                }
+            }
+            if (nt > 0) {
+                for (int t = nt; t < 4; t++) { /* repeats of the last row: the same values again */
+                    xp[t] = xp[nt - 1];
+                    op[t] = op[nt - 1];
+                }
+                values_avx512(ws, k, xp, op);
+            }
+            return 1;
+        }
+#endif
+    default: /* BLAS: the whole chunk, as argmin_blas computes it */
+        chunk_gemm(ws, c);
+        return 2;
+    }
+}
+
+int adk_dist_bounds_supported(adk_kernel_t k)
+{
+    return k == ADK_KERNEL_BLAS || k == ADK_KERNEL_AVX512; /* chunk_values' cases */
+}
+
+void adk_dist_nearest_bounds(adk_dist_ws_t *ws, const adk_centres_t *c, const double *x, size_t n,
+                             int64_t row0, const double *shift, const uint8_t *need, size_t ngroups,
+                             const int32_t *group, double *gmin, adk_dist_bound_fn fn, void *ud)
+{
+    size_t d = c->d, k = c->k, i = 0;
+#ifdef ADK_X86
+    if (ws->kernel == ADK_KERNEL_AVX512) {
+        pack_centres(ws, c, PANEL);
+    }
+#endif
+    while (i < n) {
+        int64_t g = row0 + (int64_t)i;
+        size_t count = (size_t)(ADK_DIST_CHUNK - g % ADK_DIST_CHUNK);
+        if (count > n - i) {
+            count = n - i;
+        }
+        /* staged exactly as adk_dist_nearest_blocks stages (zeros around a partial chunk) */
+        size_t off = (size_t)(g % ADK_DIST_CHUNK);
+#ifdef ADK_X86
+        if (ws->kernel == ADK_KERNEL_AVX512) { /* tile by tile, prefetching, as argmin_avx512 */
+            if (count < ADK_DIST_CHUNK) {
+                memset(ws->rows, 0, ADK_DIST_CHUNK * d * sizeof(double));
+            }
+            size_t hi = (off + count + 3) & ~(size_t)3;
+            for (size_t t = off & ~(size_t)3; t < hi; t += 4) {
+                stage_tile(ws, t, 4, x + i * d, off, count, shift);
+            }
+        } else {
+            stage_chunk(ws, x + i * d, count, g, shift);
+        }
+#else
+        stage_chunk(ws, x + i * d, count, g, shift);
+#endif
+        int how = chunk_values(ws, c, need + i, off, count, ngroups, gmin);
+        for (size_t r = 0; r < count; r++) {
+            size_t p = off + r;
+            if (how == 3 && need[i + r]) {
+                continue; /* done in registers */
+            }
+            if (how == 2 || (how == 1 && need[i + r])) {
+                argmin_groups(ws->dist + p * k, k, ngroups, group, &ws->lab[p], &ws->best[p],
+                              gmin + r * ngroups);
+            } else {
+                ws->lab[p] = -1;
+            }
+        }
+        fn(ud, i, count, ws->rows + off * d, ws->lab + off, ws->best + off, gmin);
+        i += count;
+    }
 }

@@ -134,6 +134,38 @@ typedef void (*adk_dist_near_fn)(void *ud, size_t first, size_t count, const dou
 void adk_dist_nearest_blocks(adk_dist_ws_t *ws, const adk_centres_t *c, const double *x, size_t n,
                              int64_t row0, const double *shift, adk_dist_near_fn fn, void *ud);
 
+/*
+ * Exactly accelerated Lloyd (k-means --algorithm hamerly|yinyang): the nearest-centre kernel on
+ * selected rows only, with bound information from the same pass. The kernel's values
+ * v_j = ||c_j||^2 - 2 x.c_j are formed with the very arithmetic of adk_dist_nearest_blocks (BLAS:
+ * the whole chunk's GEMM at the same shape and position; AVX-512: the same FMA chains, row by row),
+ * and the label is their first minimum, so a row computed here gets the label Lloyd gives it.
+ */
+
+/**
+ * Callback of adk_dist_nearest_bounds, for local rows [first, first+count): the staged rows
+ * (shifted if asked: all of the chunk's rows, computed or not), label[i] the kernel's nearest
+ * centre or -1 where the row was not computed, best[i] = v_label, and gmin[i * ngroups + g] the
+ * smallest v_j over the centres j of group g other than the label (+inf when there is none).
+ */
+typedef void (*adk_dist_bound_fn)(void *ud, size_t first, size_t count, const double *rows,
+                                  const int32_t *label, const double *best, const double *gmin);
+
+/** Whether adk_dist_nearest_bounds has a variant of kernel @p k (BLAS, AVX-512). Local. */
+int adk_dist_bounds_supported(adk_kernel_t k);
+
+/**
+ * As adk_dist_nearest_blocks, computing only the rows i with need[i] != 0: with the BLAS kernel a
+ * chunk holding one such row is computed whole (the GEMM of the chunk is what fixes a row's bits),
+ * with AVX-512 only those rows. Every chunk is staged and handed to @p fn, needed rows or not.
+ * @param group   c->k group numbers in [0, ngroups), or NULL (one group, ngroups 1)
+ * @param gmin    scratch of ADK_DIST_CHUNK x ngroups values, handed to fn
+ * Local.
+ */
+void adk_dist_nearest_bounds(adk_dist_ws_t *ws, const adk_centres_t *c, const double *x, size_t n,
+                             int64_t row0, const double *shift, const uint8_t *need, size_t ngroups,
+                             const int32_t *group, double *gmin, adk_dist_bound_fn fn, void *ud);
+
 /**
  * Squared distances of @p count rows (width ws's d) to their assigned centres: out[i] =
  * ||rows_i - cen_{label[i]}||^2 in the direct, cancellation-free form. With the AVX-512 kernel the

@@ -19,6 +19,7 @@
 #include "adk_kmeans.h"
 #include "adk_mem.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,7 @@
 #include "adk_repro.h"
 #include "adk_rng.h"
 #include "adk_rowsrc.h"
+#include "adk_vec.h"
 
 /* Everything one fit shares between initialisation, Lloyd steps and relocation. */
 typedef struct {
@@ -60,6 +62,29 @@ typedef struct {
     adk_kmeans_state_t *snap;    /* with ck: what a save hands over */
     int run, iter;               /* the Lloyd iteration under way (asked of ck->stop_wanted) */
     int64_t total_iter;          /* Lloyd iterations of every run so far */
+    /* exact acceleration (algo HAMERLY): per local row, bounds on distances in the centred frame */
+    int algo;       /* adk_kmeans_algo_t, resolved */
+    double *ub;     /* nloc: >= distance to the centre of its label */
+    double *lb;     /* nloc x ngroups: <= distance to every other centre of the group */
+    size_t ngroups; /* 1 (hamerly), or about k / 10 groups of centres (yinyang) */
+    int32_t *group; /* k: group of each centre (yinyang; NULL: one group) */
+    double *gdrift; /* ngroups: the largest drift in each group */
+    double *xn;     /* nloc: >= ||x - mean|| */
+    uint8_t *need;  /* nloc: the bounds prove nothing, the kernel must see the row */
+    double *bc;     /* k x d: the centres the bounds refer to */
+    int bvalid;     /* bounds and labels belong to bc */
+    double *drift;  /* k: >= distance each centre moved from bc */
+    double *sep;    /* k: <= distance from each centre to its nearest other centre */
+    double drift1;  /* the largest drift, of centre drift1_of */
+    double drift2;  /* the second largest drift */
+    size_t drift1_of;
+    double *gmin;     /* ADK_DIST_CHUNK x ngroups: the kernel's smallest values per group */
+    double bslack;    /* relative slack of every bound (bound_slack) */
+    double bcmax;     /* >= the largest centre norm, this pass */
+    int64_t ncomp;    /* rows the kernel computed, this pass (local) */
+    int64_t ntight;   /* rows whose upper bound was recomputed directly, this pass (local) */
+    double dist_done; /* row-centre distances computed over the fit (global) */
+    double dist_all;  /* those Lloyd computes over the fit */
 } fit_t;
 
 void adk_kmeans_params_default(adk_kmeans_params_t *p)
@@ -72,7 +97,41 @@ void adk_kmeans_params_default(adk_kmeans_params_t *p)
     p->seed = 0;
     p->verbose = 0;
     p->kernel = ADK_KERNEL_AUTO;
+    p->algorithm = ADK_KMEANS_AUTO;
     p->ckpt = NULL;
+}
+
+int adk_kmeans_algorithm_parse(const char *s)
+{
+    static const char *const names[] = {"auto", "lloyd", "hamerly", "yinyang"};
+    for (int a = 0; a < (int)(sizeof(names) / sizeof(names[0])); a++) {
+        if (strcmp(s, names[a]) == 0) {
+            return a;
+        }
+    }
+    return -1;
+}
+
+const char *adk_kmeans_algorithm_name(adk_kmeans_algo_t a)
+{
+    return a == ADK_KMEANS_LLOYD     ? "lloyd"
+           : a == ADK_KMEANS_HAMERLY ? "hamerly"
+           : a == ADK_KMEANS_YINYANG ? "yinyang"
+                                     : "auto";
+}
+
+/*
+ * The rule of README "adkit-kmeans", from experiments/bench-kmeans-fit: Lloyd for every k and d so
+ * far. A skipped row still costs its staging, centroid sums and inertia (Lloyd's order, for the
+ * same bits), and a computed row costs more than in Lloyd's fused argmin (its values are written
+ * out for the bounds, except hamerly's with AVX-512), so in the measured cases the bounds did not
+ * pay reliably on this machine.
+ */
+adk_kmeans_algo_t adk_kmeans_algorithm_resolve(adk_kmeans_algo_t a, size_t k, size_t d)
+{
+    (void)k;
+    (void)d;
+    return a != ADK_KMEANS_AUTO ? a : ADK_KMEANS_LLOYD;
 }
 
 int adk_kmeans_model_alloc(size_t k, size_t d, adk_kmeans_model_t **out)
@@ -206,6 +265,248 @@ static int estep_window(void *ud, const adk_rows_t *w, size_t off)
     return ADK_OK;
 }
 
+/* ------------------------------------------------------------------------------------------ */
+/* Exact acceleration: Hamerly's bounds, rigorous against the kernel's rounding                */
+
+/*
+ * Every quantity below is a bound on an exact distance between the doubles the kernel sees (the
+ * staged rows x' = x - mean and the centres c_j), made safe against rounding:
+ * - the kernel's value v_j = fl(||c_j||^2 - 2 x'.c_j) (cn_j itself rounded, a dot product of d
+ *   terms in any order, one more operation for beta = 1) is within
+ *   E = G (||x'|| + max ||c||)^2 + DBL_MIN of ||x' - c_j||^2 - ||x'||^2, with
+ *   G = (4 d + 64) 2^-53 >= 2 gamma_{d+2} (Higham, Accuracy and Stability, sec. 3.1; DBL_MIN
+ *   covers underflow in the products); G also covers every direct distance and norm below;
+ * - a row keeps its label a without the kernel only if lb^2 - ub^2 > 2E (computed > 3E), lb a lower
+ *   bound on the distance to every other centre and ub an upper bound on the distance to c_a: then
+ *   v_a < v_j for every j != a, and the kernel's first minimum is a, as in Lloyd;
+ * - sums, differences and square roots of bounds are rounded outwards by 2^-49 relative, which
+ *   covers their own rounding (u = 2^-53 each).
+ */
+#define B_UP (1.0 + 0x1p-49)
+#define B_DN (1.0 - 0x1p-49)
+
+static double bound_slack(size_t d)
+{
+    return ldexp(4.0 * (double)d + 64.0, -53);
+}
+
+/* The kernel's error bound E for a row of norm at most xn. */
+static double kernel_err(const fit_t *f, double xn)
+{
+    double r = xn + f->bcmax;
+    return f->bslack * r * r + DBL_MIN;
+}
+
+/* Whether ub (>= d(x, c_a)) and lb (<= d(x, c_j), j != a) prove the kernel keeps label a. */
+static int proves(double ub, double lb, double e)
+{
+    return lb > ub && (lb - ub) * (lb + ub) > 3.0 * e;
+}
+
+/* Squared distance from a row, centred as the kernel stages it, to a centre. */
+static double sq_centred(const double *x, const double *mean, const double *c, size_t d)
+{
+    double s = 0.0;
+    for (size_t j = 0; j < d; j++) {
+        double t = (x[j] - mean[j]) - c[j];
+        s += t * t;
+    }
+    return s;
+}
+
+/*
+ * Yinyang's groups (Ding et al., ICML 2015): the centres of a run's first pass clustered into
+ * ngroups groups by five Lloyd steps on the centres themselves, from centres spread over the
+ * index range (ties to the lowest index). The same on every rank: the centres are.
+ */
+static void make_groups(fit_t *f)
+{
+    size_t k = f->k, d = f->d, t = f->ngroups;
+    const double *c = f->cen->c;
+    double *gc = f->bc;     /* scratch until the pass ends (then it takes the centres) */
+    double *cnt = f->drift; /* scratch too: k >= t values */
+    for (size_t q = 0; q < t; q++) {
+        memcpy(gc + q * d, c + (q * k / t) * d, d * sizeof(double));
+    }
+    for (int it = 0; it < 5; it++) {
+        for (size_t j = 0; j < k; j++) {
+            size_t b = 0;
+            double bd = INFINITY;
+            for (size_t q = 0; q < t; q++) {
+                double v = adk_dist_sq(c + j * d, gc + q * d, d);
+                if (v < bd) {
+                    bd = v;
+                    b = q;
+                }
+            }
+            f->group[j] = (int32_t)b;
+        }
+        for (size_t q = 0; q < t; q++) {
+            cnt[q] = 0.0;
+        }
+        for (size_t j = 0; j < k; j++) {
+            cnt[f->group[j]] += 1.0;
+        }
+        for (size_t q = 0; q < t; q++) {
+            if (cnt[q] > 0.0) { /* an empty group keeps its centre */
+                memset(gc + q * d, 0, d * sizeof(double));
+            }
+        }
+        for (size_t j = 0; j < k; j++) {
+            size_t q = (size_t)f->group[j];
+            for (size_t e = 0; e < d; e++) {
+                gc[q * d + e] += c[j * d + e] / cnt[q];
+            }
+        }
+    }
+}
+
+/*
+ * Before a pass with new centres, what every row's bounds need: the centres' drift since bc (the
+ * largest two for Hamerly, the largest of each group for Yinyang) and each centre's separation
+ * from the others. Without valid bounds (a new run, a resumed one) every row is marked: one full
+ * pass.
+ */
+static void bounds_prepare(fit_t *f)
+{
+    size_t k = f->k, d = f->d;
+    const double *c = f->cen->c;
+    double g = f->bslack, cm = 0.0;
+    for (size_t j = 0; j < k; j++) {
+        cm = f->cen->cn[j] > cm ? f->cen->cn[j] : cm;
+    }
+    f->bcmax = sqrt(cm) * (1.0 + g);
+    f->ncomp = 0;
+    f->ntight = 0;
+    if (!f->bvalid) {
+        if (f->group) {
+            make_groups(f);
+        }
+        memset(f->need, 1, f->nloc);
+        return;
+    }
+    for (size_t q = 0; f->group && q < f->ngroups; q++) {
+        f->gdrift[q] = 0.0;
+    }
+    double p1 = 0.0, p2 = 0.0; /* the two largest drifts, p1 of centre i1 */
+    size_t i1 = 0;
+    for (size_t j = 0; j < k; j++) {
+        double p = sqrt(adk_dist_sq(c + j * d, f->bc + j * d, d)) * (1.0 + g);
+        f->drift[j] = p;
+        if (f->group && p > f->gdrift[f->group[j]]) {
+            f->gdrift[f->group[j]] = p;
+        }
+        if (p > p1) {
+            p2 = p1;
+            p1 = p;
+            i1 = j;
+        } else if (p > p2) {
+            p2 = p;
+        }
+        f->sep[j] = INFINITY;
+    }
+    f->drift1 = p1;
+    f->drift2 = p2;
+    f->drift1_of = i1;
+    for (size_t j = 0; j < k; j++) {
+        for (size_t q = j + 1; q < k; q++) {
+            double s = sqrt(adk_dist_sq(c + j * d, c + q * d, d)) * (1.0 - g);
+            f->sep[j] = s < f->sep[j] ? s : f->sep[j];
+            f->sep[q] = s < f->sep[q] ? s : f->sep[q];
+        }
+    }
+}
+
+/*
+ * Rows [off, off + count) of a window (values x): move their bounds by the drifts (Hamerly: ub +
+ * drift of its centre, lb - the largest drift of the others), use the centres' separation
+ * (d(x, c_j) >= d(c_a, c_j) - ub), and mark the rows they do not settle even after ub is recomputed
+ * directly from the row. Local.
+ */
+static void bounds_rows(fit_t *f, const double *x, size_t off, size_t count)
+{
+    size_t d = f->d, t = f->ngroups;
+    const double *c = f->cen->c;
+    double g = f->bslack;
+    for (size_t r = 0; r < count; r++) {
+        size_t i = off + r;
+        size_t a = (size_t)f->labels[i];
+        double ub = (f->ub[i] + f->drift[a]) * B_UP, lb;
+        if (!f->group) { /* Hamerly: the largest drift of the other centres */
+            lb = f->lb[i] - (a == f->drift1_of ? f->drift2 : f->drift1);
+            lb = lb > 0.0 ? lb * B_DN : 0.0;
+            f->lb[i] = lb;
+        } else { /* Yinyang: each group's bound by its largest drift; the smallest of them */
+            double *l = f->lb + i * t;
+            lb = INFINITY;
+            for (size_t q = 0; q < t; q++) {
+                double v = l[q] - f->gdrift[q];
+                l[q] = v > 0.0 ? v * B_DN : 0.0;
+                lb = l[q] < lb ? l[q] : lb;
+            }
+        }
+        double e = kernel_err(f, f->xn[i]);
+        double sb = (f->sep[a] - ub) * B_DN; /* only used when positive: then rounded down */
+        int keep = proves(ub, lb > sb ? lb : sb, e);
+        if (!keep) { /* Hamerly's second chance: the exact distance to its own centre */
+            ub = sqrt(sq_centred(x + r * d, f->mean, c + a * d, d)) * (1.0 + g);
+            f->ntight++;
+            sb = (f->sep[a] - ub) * B_DN;
+            keep = proves(ub, lb > sb ? lb : sb, e);
+        }
+        f->ub[i] = ub;
+        f->need[i] = !keep;
+    }
+}
+
+/*
+ * One chunk of an accelerated pass: rows the kernel computed get its label and fresh bounds from
+ * its values (v_a and the second smallest, plus ||x'||^2, widened by 2E), the others keep theirs;
+ * then exactly Lloyd's accumulation.
+ */
+static void bounds_chunk(void *ud, size_t first, size_t count, const double *rows,
+                         const int32_t *label, const double *best, const double *gmin)
+{
+    fit_t *f = ud;
+    size_t d = f->d;
+    double g = f->bslack;
+    int32_t lab[ADK_DIST_CHUNK];
+    for (size_t i = 0; i < count; i++) {
+        size_t li = f->woff + first + i;
+        if (label[i] < 0) {
+            lab[i] = f->labels[li];
+            continue;
+        }
+        lab[i] = label[i];
+        f->ncomp++;
+        double xx = adk_vec_norm2(rows + i * d, d);
+        double xn = sqrt(xx) * (1.0 + g);
+        double e = kernel_err(f, xn);
+        double u2 = best[i] + xx + 2.0 * e;
+        f->xn[li] = xn;
+        f->ub[li] = sqrt(u2 > 0.0 ? u2 : 0.0) * B_UP;
+        for (size_t q = 0; q < f->ngroups; q++) {
+            double l2 = gmin[i * f->ngroups + q] + xx - 2.0 * e;
+            f->lb[li * f->ngroups + q] = l2 > 0.0 ? sqrt(l2) * B_DN : 0.0;
+        }
+    }
+    lloyd_chunk(f, first, count, rows, lab, best);
+}
+
+/* A window of an accelerated pass (as estep_window): the bounds of its rows move first, then the
+ * kernel sees the rows they do not settle. */
+static int bounds_window(void *ud, const adk_rows_t *w, size_t off)
+{
+    fit_t *f = ud;
+    f->woff = off;
+    if (f->bvalid) {
+        bounds_rows(f, w->x, off, w->nloc);
+    }
+    adk_dist_nearest_bounds(f->ws, f->cen, w->x, w->nloc, w->row0, f->mean, f->need + off,
+                            f->ngroups, f->group, f->gmin, bounds_chunk, f);
+    return ADK_OK;
+}
+
 /* E-step over all local rows (+ M-step sums when update), then the one allreduce. */
 static int estep(fit_t *f, int update)
 {
@@ -217,7 +518,17 @@ static int estep(fit_t *f, int update)
     f->pinert = 0.0;
     int64_t end = (f->row0 / f->block + 1) * f->block;
     f->next_flush = end < f->n ? end : f->n;
-    int st = adk_rowsrc_pass(f->src, estep_window, f);
+    int st;
+    if (f->algo == ADK_KMEANS_LLOYD) {
+        st = adk_rowsrc_pass(f->src, estep_window, f);
+        f->ncomp = (int64_t)f->nloc;
+        f->ntight = 0;
+    } else {
+        bounds_prepare(f);
+        st = adk_rowsrc_pass(f->src, bounds_window, f);
+        memcpy(f->bc, f->cen->c, f->k * f->d * sizeof(double));
+        f->bvalid = st == ADK_OK;
+    }
     if (st != ADK_OK) {
         return st;
     }
@@ -225,7 +536,24 @@ static int estep(fit_t *f, int update)
     if (update && f->ck && f->ck->stop_wanted) { /* stop requests ride on the same allreduce */
         adk_racc_addi(f->acc, f->k + 1, f->ck->stop_wanted(f->ck->ud, f->run, f->iter) != 0);
     }
-    return adk_racc_allreduce(f->ctx, f->acc); /* accounted as MPI by adk_ctx */
+    /* statistics only (a BLAS chunk split between ranks is computed on both) */
+    adk_racc_addi(f->acc, f->k + 2, f->ncomp);
+    adk_racc_addi(f->acc, f->k + 3, f->ntight);
+    st = adk_racc_allreduce(f->ctx, f->acc); /* accounted as MPI by adk_ctx */
+    if (st == ADK_OK) {
+        f->dist_done += (double)adk_racc_geti(f->acc, f->k + 2) * (double)f->k +
+                        (double)adk_racc_geti(f->acc, f->k + 3);
+        f->dist_all += (double)f->n * (double)f->k;
+    }
+    return st;
+}
+
+/* Fraction of the row-centre distances of the last pass that the bounds skipped. */
+static double pass_skipped(const fit_t *f)
+{
+    double done = (double)adk_racc_geti(f->acc, f->k + 2) * (double)f->k +
+                  (double)adk_racc_geti(f->acc, f->k + 3);
+    return 1.0 - done / ((double)f->n * (double)f->k);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -724,6 +1052,7 @@ static int lloyd_run(fit_t *f, const adk_kmeans_params_t *p, int run,
     for (size_t i = 0; i < f->nloc; i++) {
         f->labels[i] = -1; /* so the first iteration never counts as unchanged */
     }
+    f->bvalid = 0; /* bounds go with the labels: the first pass rebuilds them */
     int strict = 0, it = 0, stopped = 0;
     if (st == ADK_OK && from) { /* the labels as they were after from->iter iterations */
         adk_centres_set(f->cen, from->prev);
@@ -745,10 +1074,16 @@ static int lloyd_run(fit_t *f, const adk_kmeans_params_t *p, int run,
         f->total_iter++;
         int64_t changed = adk_racc_geti(f->acc, k);
         double inertia = adk_racc_get(f->acc, k * d);
-        if (p->verbose) {
+        if (p->verbose && f->algo == ADK_KMEANS_LLOYD) {
             adk_ctx_info(f->ctx, "run %d iter %3d  inertia %.10g  shift %.3e  changed %lld  %.3f s",
                          run + 1, it + 1, inertia, f->mean_var > 0 ? shift / f->mean_var : shift,
                          (long long)changed, adk_now() - t0);
+        } else if (p->verbose) {
+            adk_ctx_info(f->ctx,
+                         "run %d iter %3d  inertia %.10g  shift %.3e  changed %lld  skipped %.4f  "
+                         "%.3f s",
+                         run + 1, it + 1, inertia, f->mean_var > 0 ? shift / f->mean_var : shift,
+                         (long long)changed, pass_skipped(f), adk_now() - t0);
         }
         if (f->ck) {
             memcpy(f->snap->prev, f->cen->c, k * d * sizeof(double));
@@ -1024,6 +1359,16 @@ static void fit_free(fit_t *f)
     free(f->pcount);
     free(f->touched);
     free(f->labels);
+    free(f->ub);
+    free(f->lb);
+    free(f->xn);
+    free(f->need);
+    free(f->bc);
+    free(f->drift);
+    free(f->sep);
+    free(f->gmin);
+    free(f->group);
+    free(f->gdrift);
 }
 
 static int fit_alloc(fit_t *f)
@@ -1037,6 +1382,27 @@ static int fit_alloc(fit_t *f)
     f->labels = adk_calloc(f->nloc ? f->nloc : 1, sizeof(int32_t));
     int st = (f->mean && f->colmax && f->part && f->pcount && f->touched && f->labels) ? ADK_OK
                                                                                        : ADK_ENOMEM;
+    if (st == ADK_OK && f->algo != ADK_KMEANS_LLOYD) { /* O(rows per rank x groups) bounds */
+        size_t nl = f->nloc ? f->nloc : 1;
+        f->ngroups = f->algo == ADK_KMEANS_YINYANG && k >= 20 ? k / 10 : 1;
+        if (f->ngroups > 1) {
+            f->group = adk_malloc(k * sizeof(int32_t));
+            f->gdrift = adk_malloc(f->ngroups * sizeof(double));
+            st = f->group && f->gdrift ? ADK_OK : ADK_ENOMEM;
+        }
+        f->ub = adk_malloc(nl * sizeof(double));
+        f->lb = adk_malloc(nl * f->ngroups * sizeof(double));
+        f->xn = adk_malloc(nl * sizeof(double));
+        f->need = adk_malloc(nl);
+        f->bc = adk_malloc(k * d * sizeof(double));
+        f->drift = adk_malloc(k * sizeof(double));
+        f->sep = adk_malloc(k * sizeof(double));
+        f->gmin = adk_malloc(ADK_DIST_CHUNK * f->ngroups * sizeof(double));
+        f->bslack = bound_slack(d);
+        if (!f->ub || !f->lb || !f->xn || !f->need || !f->bc || !f->drift || !f->sep || !f->gmin) {
+            st = ADK_ENOMEM;
+        }
+    }
     if (st == ADK_OK) {
         st = adk_dist_ws_alloc(k, d, &f->ws);
     }
@@ -1044,7 +1410,8 @@ static int fit_alloc(fit_t *f)
         st = adk_centres_alloc(k, d, &f->cen);
     }
     if (st == ADK_OK) {
-        st = adk_racc_alloc(k * d + 1, k + 2, &f->acc); /* counts, changed, stop requests */
+        /* counts, changed, stop requests, rows computed and bounds tightened (statistics) */
+        st = adk_racc_alloc(k * d + 1, k + 4, &f->acc);
     }
     if (st != ADK_OK) {
         st = ADK_ERR(f->ctx, st, "out of memory for k = %zu, d = %zu", k, d);
@@ -1161,6 +1528,9 @@ int adk_kmeans_fit_src(adk_ctx_t *ctx, const adk_kmeans_params_t *p, adk_rowsrc_
         return ADK_ERR(ctx, ADK_EINVAL, "--n-init %d: at most %d runs", p->n_init,
                        ADK_KMEANS_MAX_N_INIT);
     }
+    if (p->algorithm < ADK_KMEANS_AUTO || p->algorithm > ADK_KMEANS_YINYANG) {
+        return ADK_ERR(ctx, ADK_EINVAL, "unknown k-means algorithm %d", p->algorithm);
+    }
     if (p->max_iter < 1 || !(p->tol >= 0.0) || p->n_init < 0) {
         return ADK_ERR(ctx, ADK_EINVAL, "max_iter >= 1, tol >= 0 and n_init >= 0 are required");
     }
@@ -1180,6 +1550,7 @@ int adk_kmeans_fit_src(adk_ctx_t *ctx, const adk_kmeans_params_t *p, adk_rowsrc_
     f.n = x->n;
     f.row0 = x->row0;
     f.block = x->align;
+    f.algo = (int)adk_kmeans_algorithm_resolve((adk_kmeans_algo_t)p->algorithm, f.k, f.d);
     double *init_file = NULL, *centres = NULL, *best_c = NULL;
     int32_t *best_l = NULL;
     adk_kmeans_model_t *m = NULL;
@@ -1192,6 +1563,14 @@ int adk_kmeans_fit_src(adk_ctx_t *ctx, const adk_kmeans_params_t *p, adk_rowsrc_
     if (st == ADK_OK) { /* resuming with "auto": the kernel of the saved fit, for the same bits */
         int kern = from && p->kernel == ADK_KERNEL_AUTO ? from->kernel : p->kernel;
         st = adk_dist_agree_kernel(ctx, f.ws, (adk_kernel_t)kern);
+    }
+    if (st == ADK_OK && f.algo != ADK_KMEANS_LLOYD &&
+        !adk_dist_bounds_supported(adk_dist_ws_kernel(f.ws))) {
+        /* a kernel without a bounds variant: its labels come only from its own full pass */
+        adk_ctx_warn(ctx, "--algorithm %s has no variant for the %s kernel: lloyd instead",
+                     adk_kmeans_algorithm_name((adk_kmeans_algo_t)f.algo),
+                     adk_dist_kernel_name(adk_dist_ws_kernel(f.ws)));
+        f.algo = ADK_KMEANS_LLOYD;
     }
     if (st == ADK_OK && !is_pp && !is_rand) {
         st = read_init_file(ctx, p->init, f.k, f.d, &init_file);
@@ -1279,6 +1658,8 @@ int adk_kmeans_fit_src(adk_ctx_t *ctx, const adk_kmeans_params_t *p, adk_rowsrc_
         m->converged = best.converged;
         m->n_init = n_init;
         m->kernel = (int)adk_dist_ws_kernel(f.ws);
+        m->algorithm = f.algo;
+        m->skipped = f.dist_all > 0 ? 1.0 - f.dist_done / f.dist_all : 0.0;
         m->seed = p->seed;
         snprintf(m->init, sizeof(m->init), "%s", p->init);
         for (size_t i = 0; labels && i < f.nloc; i++) {
@@ -1319,12 +1700,22 @@ int adk_kmeans_stream_window(adk_ctx_t *ctx, const adk_kmeans_params_t *p, const
     int n_init = p->n_init > 0 ? p->n_init : (is_rand ? 10 : 1);
     /* per local row: labels, k-means++'s closest distances, the best run's labels, outputs */
     uint64_t per_row = 4 + (is_pp ? 8 : 0) + (n_init > 1 ? 4 : 0) + out_bytes_per_row;
+    /* an accelerated fit's bounds (fit_alloc): ub, xn, need and lb per group, per local row */
+    adk_kmeans_algo_t algo =
+        adk_kmeans_algorithm_resolve((adk_kmeans_algo_t)p->algorithm, (size_t)k, (size_t)d);
+    uint64_t ng = algo == ADK_KMEANS_YINYANG && k >= 20 ? k / 10 : 1;
+    if (algo != ADK_KMEANS_LLOYD) {
+        per_row += 17 + 8 * ng;
+    }
     /* O(k x d): centres, the new and best ones, a model, checkpoint states (4 sets), block sums,
      * the exact accumulator (3 words a value), the distance chunk and k-means++'s trials; a
      * margin for what the estimate leaves out (small allocations, HDF5's type conversion) */
     uint64_t ntrial = 2 + (uint64_t)log((double)k);
     uint64_t fixed = k * d * 8 * 12 + k * d * 24 + k * 64 + q * (d + k + ntrial + 4) * 8 +
                      ntrial * d * 16 + ((uint64_t)1 << 20);
+    if (algo != ADK_KMEANS_LLOYD) { /* centres the bounds refer to, drifts, group minimums */
+        fixed += k * d * 8 + k * 24 + q * ng * 8;
+    }
     uint64_t base = fixed + per_row * nmax;
     if (need) {
         *need = base + q * row_bytes;
@@ -1429,6 +1820,10 @@ int adk_kmeans_model_write(adk_out_t *o, const adk_kmeans_model_t *m)
     }
     if (st == ADK_OK && m->kernel != ADK_KERNEL_AUTO) {
         st = adk_out_attr_str(o, "/", "kernel", adk_dist_kernel_name((adk_kernel_t)m->kernel));
+    }
+    if (st == ADK_OK && m->algorithm != ADK_KMEANS_AUTO) {
+        st = adk_out_attr_str(o, "/", "algorithm",
+                              adk_kmeans_algorithm_name((adk_kmeans_algo_t)m->algorithm));
     }
     if (st == ADK_OK && m->thresholds) {
         st = adk_out_small(o, "/thresholds", ADK_F64, m->thresholds, m->k, 0);

@@ -23,6 +23,32 @@
 /* More runs than this is a typing error, not a plan (each run is a whole fit). */
 #define ADK_KMEANS_MAX_N_INIT 10000
 
+/*
+ * How each iteration finds the nearest centres. LLOYD computes every row's distances to every
+ * centre. HAMERLY (Hamerly 2010: one upper bound on the distance to the row's centre, one lower
+ * bound on the others, moved by the centres' drift, and half the distance from the centre to its
+ * nearest other centre) skips rows whose bounds prove, with a margin for the kernel's rounding,
+ * that the kernel would give the same label; the others go through the kernel as in Lloyd. So
+ * labels, centroids, inertia and n_iter are bitwise those of LLOYD with the same kernel. YINYANG
+ * (Ding et al. 2015) keeps one lower bound per group of about ten centres instead of one, each
+ * moved by its own group's largest drift (k < 20: one group, as HAMERLY). AUTO chooses from k and
+ * d (adk_kmeans_algorithm_resolve).
+ */
+typedef enum {
+    ADK_KMEANS_AUTO = 0,
+    ADK_KMEANS_LLOYD = 1,
+    ADK_KMEANS_HAMERLY = 2,
+    ADK_KMEANS_YINYANG = 3
+} adk_kmeans_algo_t;
+
+/** Parse "auto", "lloyd", "hamerly", "yinyang" (-1 for anything else), and the name of one. Local.
+ */
+int adk_kmeans_algorithm_parse(const char *s);
+const char *adk_kmeans_algorithm_name(adk_kmeans_algo_t a);
+
+/** The algorithm AUTO stands for with k centres of width d (README "adkit-kmeans"). Local. */
+adk_kmeans_algo_t adk_kmeans_algorithm_resolve(adk_kmeans_algo_t a, size_t k, size_t d);
+
 /* A fitted model as stored in a model file (HDF5). */
 typedef struct adk_kmeans_model {
     size_t k, d;
@@ -33,6 +59,8 @@ typedef struct adk_kmeans_model {
     uint64_t seed;
     int n_init;           /* runs made (the best one is kept) */
     int kernel;           /* adk_kernel_t the fit used (distances differ in the last bits) */
+    int algorithm;        /* adk_kmeans_algo_t the fit used (never changes the results) */
+    double skipped;       /* fit only: fraction of row-centre distances the bounds skipped */
     char init[256];       /* "k-means++", "random" or the init file spec */
     double *thresholds;   /* k values: dataset /thresholds, or NULL when not (yet) computed */
     char thr_method[256]; /* attribute "method" of /thresholds ("" when absent or unreadable) */
@@ -86,8 +114,9 @@ typedef struct {
     int max_iter;     /* Lloyd iterations per run (300) */
     double tol;       /* relative to the mean per-feature variance (1e-4) */
     uint64_t seed;
-    int verbose; /* rank 0 prints one line per iteration to stderr */
-    int kernel;  /* adk_kernel_t: nearest-centre kernel (ADK_KERNEL_AUTO) */
+    int verbose;   /* rank 0 prints one line per iteration to stderr */
+    int kernel;    /* adk_kernel_t: nearest-centre kernel (ADK_KERNEL_AUTO) */
+    int algorithm; /* adk_kmeans_algo_t (ADK_KMEANS_AUTO) */
     /* checkpoint hooks and the state to resume from (NULL: none) */
     const adk_kmeans_ckpt_t *ckpt;
 } adk_kmeans_params_t;
@@ -123,9 +152,10 @@ int adk_kmeans_fit_src(adk_ctx_t *ctx, const adk_kmeans_params_t *p, adk_rowsrc_
 
 /**
  * Rows per window of a streamed fit so that its data memory on any rank (the window, the per-row
- * arrays of adk_kmeans_fit_src, @p out_bytes_per_row of the caller's per-row outputs, and the
- * O(k x d) state) stays within @p limit bytes; limit 0: ADK_KMEANS_STREAM_WINDOW of rows. The
- * result is a multiple of ADK_ROWSRC_QUANTUM and at most the largest rank's rows rounded up.
+ * arrays of adk_kmeans_fit_src, with p->algorithm's bounds, @p out_bytes_per_row of the caller's
+ * per-row outputs, and the O(k x d) state) stays within @p limit bytes; limit 0:
+ * ADK_KMEANS_STREAM_WINDOW of rows. The result is a multiple of ADK_ROWSRC_QUANTUM and at most the
+ * largest rank's rows rounded up.
  * @param shape  the source's shape (n, d, align)
  * @param need   if not NULL: the smallest limit that fits (one quantum of rows)
  * @return ADK_OK, or ADK_EINVAL with a message when not even one quantum of rows fits. Local (the

@@ -51,9 +51,10 @@ stop() {
         sh -c "test -f '$WORK/$_t.ck.h5' && ! ls '$WORK/$_t.ck.h5'.tmp-* >/dev/null 2>&1"
 }
 
-# The progress lines of iterations and runs (inertia, shift, changed labels), seconds left out.
+# The progress lines of iterations and runs (inertia, shift, changed labels), seconds left out, and
+# the fraction of distances an accelerated --algorithm skipped (a resumed fit rebuilds its bounds).
 progress() {
-    grep -E '^run [0-9]+( iter |: )' "$1" | sed -e 's/  [0-9.]* s$//'
+    grep -E '^run [0-9]+( iter |: )' "$1" | sed -e 's/  [0-9.]* s$//' -e 's/  skipped [0-9.]*$//'
 }
 
 # resume TAG NP [OPTS...]: go on from $WORK/TAG.ck.h5 on NP ranks to the uninterrupted run's bits,

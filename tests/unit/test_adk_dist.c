@@ -479,6 +479,115 @@ static void test_kernel_names(void)
     CU_ASSERT_EQUAL(adk_dist_kernel_parse("AVX2"), -1);
 }
 
+typedef struct {
+    int32_t *lab;
+    double *best, *gmin, *rows;
+    size_t d, ng;
+} bounds_t;
+
+static void keep_bounds(void *ud, size_t first, size_t count, const double *rows,
+                        const int32_t *label, const double *best, const double *gmin)
+{
+    bounds_t *s = ud;
+    memcpy(s->lab + first, label, count * sizeof(int32_t));
+    memcpy(s->best + first, best, count * sizeof(double));
+    memcpy(s->gmin + first * s->ng, gmin, count * s->ng * sizeof(double));
+    memcpy(s->rows + first * s->d, rows, count * s->d * sizeof(double));
+}
+
+/*
+ * The selective driver (accelerated Lloyd): computed rows get Lloyd's label and minimum bit for
+ * bit, the rows handed on are the staged rows, group minimums match brute force over the other
+ * centres, and with AVX-512 exactly the needed rows are computed (BLAS: whole chunks). Several
+ * panel counts (k 7, 13, 50), three groups and one (AVX-512: fused), row starts that split chunks.
+ */
+static void test_nearest_bounds(void)
+{
+    const size_t n = 700, d = 9, ks[] = {7, 13, 50, 7, 13, 50};
+    double *x = random_matrix(n, d, 31), *shift = random_matrix(1, d, 32);
+    double *xs = malloc(n * d * sizeof(double)), *rows = malloc(n * d * sizeof(double));
+    for (size_t i = 0; i < n * d; i++) {
+        xs[i] = x[i] - shift[i % d];
+    }
+    int32_t *l1 = malloc(n * sizeof(int32_t)), *l2 = malloc(n * sizeof(int32_t));
+    double *b1 = malloc(n * sizeof(double)), *b2 = malloc(n * sizeof(double));
+    double *gm = malloc(n * 3 * sizeof(double)), *scratch = malloc(ADK_DIST_CHUNK * 3 * 8);
+    uint8_t *need = malloc(n);
+    for (size_t i = 0; i < n; i++) { /* chunk 0 (from start 100) needs nothing */
+        need[i] = i >= 156 && (i * 7919) % 5 == 0;
+    }
+    for (size_t t = 0; t < 6; t++) {
+        size_t k = ks[t], ng = t < 3 ? 3 : 1; /* one group: the fused AVX-512 path */
+        double *cc = random_matrix(k, d, 40 + t);
+        int32_t group[50];
+        for (size_t j = 0; j < k; j++) {
+            group[j] = (int32_t)(j % ng);
+        }
+        const int32_t *grp = ng > 1 ? group : NULL;
+        adk_centres_t *c = NULL;
+        adk_dist_ws_t *ws = NULL;
+        adk_centres_alloc(k, d, &c);
+        adk_dist_ws_alloc(k, d, &ws);
+        adk_centres_set(c, cc);
+        for (int kern = ADK_KERNEL_BLAS; kern <= ADK_KERNEL_AVX512; kern++) {
+            adk_kernel_t used = adk_dist_ws_set_kernel(ws, (adk_kernel_t)kern);
+            adk_dist_nearest(ws, c, xs, n, 100, l1, b1);
+            bounds_t st = {l2, b2, gm, rows, d, ng};
+            adk_dist_nearest_bounds(ws, c, x, n, 100, shift, need, ng, grp, scratch, keep_bounds,
+                                    &st);
+            CU_ASSERT(memcmp(xs, rows, n * d * sizeof(double)) == 0);
+            int bad = 0, computed = 0;
+            for (size_t i = 0; i < n; i++) {
+                if (l2[i] < 0) {
+                    bad += need[i] != 0; /* a needed row was not computed */
+                    continue;
+                }
+                computed++;
+                bad += l2[i] != l1[i] || b2[i] != b1[i];
+                double want[3] = {INFINITY, INFINITY, INFINITY};
+                for (size_t j = 0; j < k; j++) {
+                    double dot = 0.0;
+                    for (size_t q = 0; q < d; q++) {
+                        dot += xs[i * d + q] * cc[j * d + q];
+                    }
+                    double v = c->cn[j] - 2.0 * dot;
+                    if ((int32_t)j != l1[i] && v < want[group[j]]) {
+                        want[group[j]] = v;
+                    }
+                }
+                for (size_t g = 0; g < ng; g++) {
+                    bad += !(fabs(gm[i * ng + g] - want[g]) <= 1e-10 * (1.0 + fabs(want[g])));
+                    bad += !(gm[i * ng + g] >= b2[i]); /* the label's value is the smallest */
+                }
+            }
+            CU_ASSERT_EQUAL(bad, 0);
+            if (used == ADK_KERNEL_AVX512) { /* only what was asked for */
+                size_t want = 0;
+                for (size_t i = 0; i < n; i++) {
+                    want += need[i] != 0;
+                }
+                CU_ASSERT_EQUAL((size_t)computed, want);
+            } else { /* whole chunks: none of chunk 0's 156 rows, every row after it */
+                CU_ASSERT_EQUAL((size_t)computed, n - 156);
+            }
+        }
+        adk_centres_free(c);
+        adk_dist_ws_free(ws);
+        free(cc);
+    }
+    free(x);
+    free(shift);
+    free(xs);
+    free(rows);
+    free(l1);
+    free(l2);
+    free(b1);
+    free(b2);
+    free(gm);
+    free(scratch);
+    free(need);
+}
+
 int main(int argc, char **argv)
 {
     static const adk_test_t tests[] = {
@@ -493,6 +602,7 @@ int main(int argc, char **argv)
         {"exact ties go to the lowest index", test_ties_lowest_index},
         {"forced CPU features: kernel choice and agreement", test_forced_features},
         {"kernel names", test_kernel_names},
+        {"selected rows with group minimums", test_nearest_bounds},
         {NULL, NULL}};
     return adk_test_main(argc, argv, "adk_dist", tests);
 }
