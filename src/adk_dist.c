@@ -416,6 +416,11 @@ ADK_TILE(4)
 ADK_TILE(5)
 ADK_TILE(6)
 
+/* tile_fns[V]: the V-panel tile, for the panels left after the groups of 6 */
+typedef void (*tile_fn)(const double *, size_t, const double *, size_t, const double *, size_t,
+                        __m512d *, __m512i *);
+static const tile_fn tile_fns[7] = {NULL, tile_1, tile_2, tile_3, tile_4, tile_5, tile_6};
+
 /*
  * Stage the rows of one nr-row tile that belong to the chunk ([off, off + count) of the staging
  * area; src is the chunk's first row), shifted when asked. Staging tile by tile, right before the
@@ -473,24 +478,8 @@ ADK_AVX512 static void argmin_avx512(adk_dist_ws_t *ws, size_t k, const double *
         for (; np - p0 >= 6; p0 += 6) {
             tile_6(x, d, ws->pack, np, ws->pcn, p0, mv, mi);
         }
-        switch (np - p0) {
-        case 5:
-            tile_5(x, d, ws->pack, np, ws->pcn, p0, mv, mi);
-            break;
-        case 4:
-            tile_4(x, d, ws->pack, np, ws->pcn, p0, mv, mi);
-            break;
-        case 3:
-            tile_3(x, d, ws->pack, np, ws->pcn, p0, mv, mi);
-            break;
-        case 2:
-            tile_2(x, d, ws->pack, np, ws->pcn, p0, mv, mi);
-            break;
-        case 1:
-            tile_1(x, d, ws->pack, np, ws->pcn, p0, mv, mi);
-            break;
-        default:
-            break;
+        if (np > p0) {
+            tile_fns[np - p0](x, d, ws->pack, np, ws->pcn, p0, mv, mi);
         }
         for (int r = 0; r < 4; r++) { /* lanes: smallest value, then smallest index among them */
             double m = _mm512_reduce_min_pd(mv[r]);
@@ -550,6 +539,10 @@ ADK_TILE_VALS(4)
 ADK_TILE_VALS(5)
 ADK_TILE_VALS(6)
 
+typedef void (*tilev_fn)(const double *const *, size_t, const double *, size_t, const double *,
+                         size_t, size_t, double *const *);
+static const tilev_fn tilev_fns[7] = {NULL, tilev_1, tilev_2, tilev_3, tilev_4, tilev_5, tilev_6};
+
 /* The values of the 4 staged rows x[] against all k centres into out[] (rows of width k). */
 ADK_AVX512 static void values_avx512(const adk_dist_ws_t *ws, size_t k, const double *const *x,
                                      double *const *out)
@@ -558,24 +551,8 @@ ADK_AVX512 static void values_avx512(const adk_dist_ws_t *ws, size_t k, const do
     for (; np - p0 >= 6; p0 += 6) {
         tilev_6(x, d, ws->pack, np, ws->pcn, p0, k, out);
     }
-    switch (np - p0) {
-    case 5:
-        tilev_5(x, d, ws->pack, np, ws->pcn, p0, k, out);
-        break;
-    case 4:
-        tilev_4(x, d, ws->pack, np, ws->pcn, p0, k, out);
-        break;
-    case 3:
-        tilev_3(x, d, ws->pack, np, ws->pcn, p0, k, out);
-        break;
-    case 2:
-        tilev_2(x, d, ws->pack, np, ws->pcn, p0, k, out);
-        break;
-    case 1:
-        tilev_1(x, d, ws->pack, np, ws->pcn, p0, k, out);
-        break;
-    default:
-        break;
+    if (np > p0) {
+        tilev_fns[np - p0](x, d, ws->pack, np, ws->pcn, p0, k, out);
     }
 }
 
@@ -632,6 +609,10 @@ ADK_TILE_SECOND(4)
 ADK_TILE_SECOND(5)
 ADK_TILE_SECOND(6)
 
+typedef void (*tiles_fn)(const double *const *, size_t, const double *, size_t, const double *,
+                         size_t, __m512d *, __m512i *, __m512d *);
+static const tiles_fn tiles_fns[7] = {NULL, tiles_1, tiles_2, tiles_3, tiles_4, tiles_5, tiles_6};
+
 /*
  * Label, minimum and second-smallest value of 4 staged rows (one group): argmin_avx512's lane
  * reduction for the label; the second smallest is the smallest of every lane's second and of the
@@ -650,24 +631,8 @@ ADK_AVX512 static void second_avx512(const adk_dist_ws_t *ws, size_t k, const do
     for (; np - p0 >= 6; p0 += 6) {
         tiles_6(x, d, ws->pack, np, ws->pcn, p0, mv, mi, m2);
     }
-    switch (np - p0) {
-    case 5:
-        tiles_5(x, d, ws->pack, np, ws->pcn, p0, mv, mi, m2);
-        break;
-    case 4:
-        tiles_4(x, d, ws->pack, np, ws->pcn, p0, mv, mi, m2);
-        break;
-    case 3:
-        tiles_3(x, d, ws->pack, np, ws->pcn, p0, mv, mi, m2);
-        break;
-    case 2:
-        tiles_2(x, d, ws->pack, np, ws->pcn, p0, mv, mi, m2);
-        break;
-    case 1:
-        tiles_1(x, d, ws->pack, np, ws->pcn, p0, mv, mi, m2);
-        break;
-    default:
-        break;
+    if (np > p0) {
+        tiles_fns[np - p0](x, d, ws->pack, np, ws->pcn, p0, mv, mi, m2);
     }
     for (int r = 0; r < 4; r++) {
         double m = _mm512_reduce_min_pd(mv[r]);
