@@ -133,6 +133,61 @@ h5attr() {
     "$H5CMP" attr "$1" "$2" "$3"
 }
 
+# --- jobs in the background, for tests that signal a running job (ckpt.sh, tsne_ckpt.sh) -------
+# bg NAME NP CMD...: mpiexec in the background (BG), ranks' pids in $WORK/NAME.pids; each
+# iteration of a program with --checkpoint takes at least 10 ms (ADK_CKPT_TEST_DELAY) so a signal
+# lands mid-run
+bg() {
+    _n=$1
+    _np=$2
+    shift 2
+    _wrap=$WORK/rankpid.sh
+    if [ ! -x "$_wrap" ]; then
+        printf '#!/bin/sh\necho "${OMPI_COMM_WORLD_RANK:-x} $$" >>"$ADK_CKPT_PIDS"\nexec "$@"\n' \
+            >"$_wrap"
+        chmod +x "$_wrap"
+    fi
+    : >"$WORK/$_n.pids"
+    ADK_CKPT_PIDS=$WORK/$_n.pids ADK_CKPT_TEST_DELAY=0.01 \
+        "$ADK_MPIEXEC" --oversubscribe -n "$_np" "$_wrap" "$@" >"$WORK/$_n.out" 2>"$WORK/$_n.err" &
+    BG=$!
+}
+# wait_line FILE PATTERN: until PATTERN shows in FILE (or BG ended; 60 s at most)
+wait_line() {
+    _i=0
+    while [ $_i -lt 600 ] && ! grep -q -- "$2" "$1" 2>/dev/null && kill -0 "$BG" 2>/dev/null; do
+        sleep 0.1
+        _i=$((_i + 1))
+    done
+    grep -q -- "$2" "$1" 2>/dev/null && kill -0 "$BG" 2>/dev/null
+}
+# bg_end NAME: wait for BG (60 s at most, then kill it and its ranks: RC=hang)
+bg_end() {
+    _i=0
+    while [ $_i -lt 600 ] && kill -0 "$BG" 2>/dev/null; do
+        sleep 0.1
+        _i=$((_i + 1))
+    done
+    if kill -0 "$BG" 2>/dev/null; then
+        kill -KILL "$BG" $(awk '{ print $2 }' "$WORK/$1.pids") 2>/dev/null
+        wait "$BG" 2>/dev/null
+        RC=hang
+    else
+        wait "$BG"
+        RC=$?
+    fi
+}
+# signalled NAME DESC CODE PATTERN: the job ended with CODE, PATTERN in its one message
+signalled() {
+    _m=$(grep -c '^adkit-[a-z0-9-]*: ' "$WORK/$1.err")
+    if [ "$RC" = "$3" ] && [ "$_m" = 1 ] && grep -q -- "$4" "$WORK/$1.err"; then
+        ok "$2: exit $3, one message '$4'"
+    else
+        notok "$2: exit $RC (expected $3), $_m message lines (expected 1 with '$4')"
+        comment_file "$WORK/$1.err"
+    fi
+}
+
 finish() {
     echo "1..$_tap_n"
     [ "$_tap_fail" = 0 ]

@@ -186,55 +186,6 @@ expect_fail "$np" 1 "--checkpoint .*never.h5 is also an output file" "$O" -- \
 check "refused resumes leave the checkpoint as it was" cmp -s "$C" "$WORK/keep.ck.h5"
 
 # --- real signals ------------------------------------------------------------------------------
-# bg NAME NP CMD...: mpiexec in the background (BG), ranks' pids in $WORK/NAME.pids; each iteration
-# takes at least 10 ms (ADK_CKPT_TEST_DELAY, with --checkpoint) so a signal lands mid-run
-WRAP=$WORK/rankpid.sh
-printf '#!/bin/sh\necho "${OMPI_COMM_WORLD_RANK:-x} $$" >>"$ADK_CKPT_PIDS"\nexec "$@"\n' >"$WRAP"
-chmod +x "$WRAP"
-bg() {
-    _n=$1
-    _np=$2
-    shift 2
-    : >"$WORK/$_n.pids"
-    ADK_CKPT_PIDS=$WORK/$_n.pids ADK_CKPT_TEST_DELAY=0.01 \
-        "$ADK_MPIEXEC" --oversubscribe -n "$_np" "$WRAP" "$@" >"$WORK/$_n.out" 2>"$WORK/$_n.err" &
-    BG=$!
-}
-# wait_line FILE PATTERN: until PATTERN shows in FILE (or BG ended; 60 s at most)
-wait_line() {
-    _i=0
-    while [ $_i -lt 600 ] && ! grep -q -- "$2" "$1" 2>/dev/null && kill -0 "$BG" 2>/dev/null; do
-        sleep 0.1
-        _i=$((_i + 1))
-    done
-    grep -q -- "$2" "$1" 2>/dev/null && kill -0 "$BG" 2>/dev/null
-}
-# bg_end NAME: wait for BG (60 s at most, then kill it and its ranks: RC=hang)
-bg_end() {
-    _i=0
-    while [ $_i -lt 600 ] && kill -0 "$BG" 2>/dev/null; do
-        sleep 0.1
-        _i=$((_i + 1))
-    done
-    if kill -0 "$BG" 2>/dev/null; then
-        kill -KILL "$BG" $(awk '{ print $2 }' "$WORK/$1.pids") 2>/dev/null
-        wait "$BG" 2>/dev/null
-        RC=hang
-    else
-        wait "$BG"
-        RC=$?
-    fi
-}
-# signalled NAME DESC CODE PATTERN: the job ended with CODE, PATTERN in its one message
-signalled() {
-    _m=$(grep -c '^adkit-[a-z0-9-]*: ' "$WORK/$1.err")
-    if [ "$RC" = "$3" ] && [ "$_m" = 1 ] && grep -q -- "$4" "$WORK/$1.err"; then
-        ok "$2: exit $3, one message '$4'"
-    else
-        notok "$2: exit $RC (expected $3), $_m message lines (expected 1 with '$4')"
-        comment_file "$WORK/$1.err"
-    fi
-}
 
 # SIGUSR1 to mpiexec (Open MPI passes it on to every rank), in the early exaggeration
 bg usr1 "$first" "$T" $OPTS --checkpoint "$WORK/usr1.ck.h5" --out "$WORK/usr1.e.h5" "$S"
