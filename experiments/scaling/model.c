@@ -141,10 +141,12 @@ static double comm(const params_t *m, int ph, double p, double n, double d, doub
         return 0.0;
     }
     switch (ph) {
-    case PH_KMEANS: { /* sums K x D, inertia; counts K, changed labels, stop request */
-        double s = racc_bytes(k * d + 1, k + 2);
-        t = allreduce(m, p, s) + allreduce(m, p, AGREE);
-        b = s + AGREE;
+    case PH_KMEANS: { /* sums K x D, inertia; counts K, changed labels, stop request, rows
+                       * computed and bounds tightened; the agreements of the accumulator and of
+                       * the pass over the rows */
+        double s = racc_bytes(k * d + 1, k + 4);
+        t = allreduce(m, p, s) + 2 * allreduce(m, p, AGREE);
+        b = s + 2 * AGREE;
         break;
     }
     case PH_THRESHOLD: { /* counting round (K x 24 B), then K x 256 bins x 24 B per round */
@@ -536,8 +538,8 @@ static void print_md(const params_t *m, const phase_t *ph, const char *csv)
            "and divided by P, except t-SNE's share that every rank repeats (the Barnes-Hut tree "
            "over the whole gathered embedding): s = %.3f of its 1-rank time, %s. I/O is "
            "counted as compute (a parallel file system assumed to scale). Communication per "
-           "unit: k-means one allreduce of the adk_repro accumulator, 8 (4 (K D + 1) + K + 3) = "
-           "%s, and the 8-byte status agreement that follows every checked collective; "
+           "unit: k-means one allreduce of the adk_repro accumulator, 8 (4 (K D + 1) + K + 5) = "
+           "%s, and two 8-byte status agreements (the accumulator's and the pass's); "
            "thresholds %.0f rounds of allreduces of K x 256 x 24-byte histograms (adk_select; "
            "an upper bound: every target open in every round); F1 sweep two allreduces "
            "(16 B, %s) and their agreements; t-SNE iteration an allreduce of the N x 3 "

@@ -94,10 +94,11 @@ same_ok() {
 }
 check "outputs identical to 1 rank's at every rank count" same_ok
 
-# one adk_repro allreduce per Lloyd iteration: K x D + 1 reals of 4 int64 limbs, K + 2 counters,
-# one flag, and the 8-byte status agreement after it (the model's formula), per rank
+# one adk_repro allreduce per Lloyd iteration: K x D + 1 reals of 4 int64 limbs, K + 4 counters,
+# one flag, and two 8-byte status agreements, the accumulator's and the pass's (the model's
+# formula), per rank
 lloyd_bytes() {
-    _want=$((8 * (4 * (K * D + 1) + K + 3) + 8))
+    _want=$((8 * (4 * (K * D + 1) + K + 5) + 16))
     for _p in $RK; do
         [ "$_p" = 1 ] && continue
         _b=$(field bytes_sent "$_p" kmeans)
