@@ -366,6 +366,31 @@ static void pack_centres(adk_dist_ws_t *ws, const adk_centres_t *c, size_t w)
 #define ADK_AVX512 __attribute__((target("avx512f")))
 
 /*
+ * The dot products of one tile: acc[r][v] = rows r (R0..R3, 4 rows of d values) . panel p0 + v,
+ * one FMA chain per lane in feature order. Every tile kind (argmin, values, second minimum) forms
+ * them by this one text, so the values they compare are the same bits.
+ */
+#define ADK_TILE_DOTS(V, R0, R1, R2, R3)                                                           \
+    __m512d acc[4][V];                                                                             \
+    _Pragma("GCC unroll 8") for (int v = 0; v < V; v++)                                            \
+    {                                                                                              \
+        acc[0][v] = acc[1][v] = acc[2][v] = acc[3][v] = _mm512_setzero_pd();                       \
+    }                                                                                              \
+    for (size_t j = 0; j < d; j++) {                                                               \
+        const double *pj = pack + (j * np + p0) * PANEL;                                           \
+        __m512d b0 = _mm512_set1_pd((R0)[j]), b1 = _mm512_set1_pd((R1)[j]);                        \
+        __m512d b2 = _mm512_set1_pd((R2)[j]), b3 = _mm512_set1_pd((R3)[j]);                        \
+        _Pragma("GCC unroll 8") for (int v = 0; v < V; v++)                                        \
+        {                                                                                          \
+            __m512d cv = _mm512_loadu_pd(pj + v * PANEL);                                          \
+            acc[0][v] = _mm512_fmadd_pd(b0, cv, acc[0][v]);                                        \
+            acc[1][v] = _mm512_fmadd_pd(b1, cv, acc[1][v]);                                        \
+            acc[2][v] = _mm512_fmadd_pd(b2, cv, acc[2][v]);                                        \
+            acc[3][v] = _mm512_fmadd_pd(b3, cv, acc[3][v]);                                        \
+        }                                                                                          \
+    }
+
+/*
  * One tile: 4 rows against V panels (8 centres each) from panel p0. The 4V dot products stay in
  * registers over the whole feature loop (summed in feature order with FMA); then each becomes
  * ||c||^2 - 2 x.c and updates the per-lane running minimum and its centre index. Strict less-than
@@ -375,24 +400,7 @@ static void pack_centres(adk_dist_ws_t *ws, const adk_centres_t *c, size_t w)
     ADK_AVX512 static void tile_##V(const double *x, size_t d, const double *pack, size_t np,      \
                                     const double *pcn, size_t p0, __m512d *mv, __m512i *mi)        \
     {                                                                                              \
-        __m512d acc[4][V];                                                                         \
-        _Pragma("GCC unroll 8") for (int v = 0; v < V; v++)                                        \
-        {                                                                                          \
-            acc[0][v] = acc[1][v] = acc[2][v] = acc[3][v] = _mm512_setzero_pd();                   \
-        }                                                                                          \
-        for (size_t j = 0; j < d; j++) {                                                           \
-            const double *pj = pack + (j * np + p0) * PANEL;                                       \
-            __m512d b0 = _mm512_set1_pd(x[j]), b1 = _mm512_set1_pd(x[d + j]);                      \
-            __m512d b2 = _mm512_set1_pd(x[2 * d + j]), b3 = _mm512_set1_pd(x[3 * d + j]);          \
-            _Pragma("GCC unroll 8") for (int v = 0; v < V; v++)                                    \
-            {                                                                                      \
-                __m512d cv = _mm512_loadu_pd(pj + v * PANEL);                                      \
-                acc[0][v] = _mm512_fmadd_pd(b0, cv, acc[0][v]);                                    \
-                acc[1][v] = _mm512_fmadd_pd(b1, cv, acc[1][v]);                                    \
-                acc[2][v] = _mm512_fmadd_pd(b2, cv, acc[2][v]);                                    \
-                acc[3][v] = _mm512_fmadd_pd(b3, cv, acc[3][v]);                                    \
-            }                                                                                      \
-        }                                                                                          \
+        ADK_TILE_DOTS(V, x, x + d, x + 2 * d, x + 3 * d);                                          \
         const __m512d two = _mm512_set1_pd(2.0);                                                   \
         const __m512i iota = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);                             \
         _Pragma("GCC unroll 8") for (int v = 0; v < V; v++)                                        \
@@ -501,24 +509,7 @@ ADK_AVX512 static void argmin_avx512(adk_dist_ws_t *ws, size_t k, const double *
                                      size_t np, const double *pcn, size_t p0, size_t k,            \
                                      double *const *out)                                           \
     {                                                                                              \
-        __m512d acc[4][V];                                                                         \
-        _Pragma("GCC unroll 8") for (int v = 0; v < V; v++)                                        \
-        {                                                                                          \
-            acc[0][v] = acc[1][v] = acc[2][v] = acc[3][v] = _mm512_setzero_pd();                   \
-        }                                                                                          \
-        for (size_t j = 0; j < d; j++) {                                                           \
-            const double *pj = pack + (j * np + p0) * PANEL;                                       \
-            __m512d b0 = _mm512_set1_pd(x[0][j]), b1 = _mm512_set1_pd(x[1][j]);                    \
-            __m512d b2 = _mm512_set1_pd(x[2][j]), b3 = _mm512_set1_pd(x[3][j]);                    \
-            _Pragma("GCC unroll 8") for (int v = 0; v < V; v++)                                    \
-            {                                                                                      \
-                __m512d cv = _mm512_loadu_pd(pj + v * PANEL);                                      \
-                acc[0][v] = _mm512_fmadd_pd(b0, cv, acc[0][v]);                                    \
-                acc[1][v] = _mm512_fmadd_pd(b1, cv, acc[1][v]);                                    \
-                acc[2][v] = _mm512_fmadd_pd(b2, cv, acc[2][v]);                                    \
-                acc[3][v] = _mm512_fmadd_pd(b3, cv, acc[3][v]);                                    \
-            }                                                                                      \
-        }                                                                                          \
+        ADK_TILE_DOTS(V, x[0], x[1], x[2], x[3]);                                                  \
         const __m512d two = _mm512_set1_pd(2.0);                                                   \
         _Pragma("GCC unroll 8") for (int v = 0; v < V; v++)                                        \
         {                                                                                          \
@@ -566,24 +557,7 @@ ADK_AVX512 static void values_avx512(const adk_dist_ws_t *ws, size_t k, const do
                                      size_t np, const double *pcn, size_t p0, __m512d *mv,         \
                                      __m512i *mi, __m512d *m2)                                     \
     {                                                                                              \
-        __m512d acc[4][V];                                                                         \
-        _Pragma("GCC unroll 8") for (int v = 0; v < V; v++)                                        \
-        {                                                                                          \
-            acc[0][v] = acc[1][v] = acc[2][v] = acc[3][v] = _mm512_setzero_pd();                   \
-        }                                                                                          \
-        for (size_t j = 0; j < d; j++) {                                                           \
-            const double *pj = pack + (j * np + p0) * PANEL;                                       \
-            __m512d b0 = _mm512_set1_pd(x[0][j]), b1 = _mm512_set1_pd(x[1][j]);                    \
-            __m512d b2 = _mm512_set1_pd(x[2][j]), b3 = _mm512_set1_pd(x[3][j]);                    \
-            _Pragma("GCC unroll 8") for (int v = 0; v < V; v++)                                    \
-            {                                                                                      \
-                __m512d cv = _mm512_loadu_pd(pj + v * PANEL);                                      \
-                acc[0][v] = _mm512_fmadd_pd(b0, cv, acc[0][v]);                                    \
-                acc[1][v] = _mm512_fmadd_pd(b1, cv, acc[1][v]);                                    \
-                acc[2][v] = _mm512_fmadd_pd(b2, cv, acc[2][v]);                                    \
-                acc[3][v] = _mm512_fmadd_pd(b3, cv, acc[3][v]);                                    \
-            }                                                                                      \
-        }                                                                                          \
+        ADK_TILE_DOTS(V, x[0], x[1], x[2], x[3]);                                                  \
         const __m512d two = _mm512_set1_pd(2.0);                                                   \
         const __m512i iota = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);                             \
         _Pragma("GCC unroll 8") for (int v = 0; v < V; v++)                                        \
