@@ -18,11 +18,14 @@ cd "$ADK_TOP"
 # libraries: Open MPI, parallel HDF5 (+ h5diff), GSL, OpenBLAS, LAPACKE, CUnit, Random123, cJSON
 # checks: clang-format (make check-format); python3 packages: fixtures, sklearn comparisons, figures
 # HPC use: Slurm + munge (the one-node Slurm test), help2man (man pages), Lmod (modulefile test)
+# the paper (make -C paper): latexmk, pdflatex + bibtex and the LaTeX packages it loads (the
+# smallest set: installed with --no-install-recommends like every package here)
 packages="autoconf automake pkg-config make gcc libc6-dev
   openmpi-bin libopenmpi-dev libhdf5-openmpi-dev hdf5-tools libgsl-dev libopenblas-dev
   liblapacke-dev libcunit1-dev librandom123-dev libcjson-dev
   clang-format python3 python3-numpy python3-h5py python3-sklearn python3-matplotlib
-  slurm-wlm munge help2man lmod"
+  slurm-wlm munge help2man lmod
+  latexmk texlive-latex-base texlive-latex-recommended texlive-fonts-recommended"
 # make fuzz (not part of the tests): clang with libFuzzer and the sanitizer runtimes
 if [ "${ADK_SETUP_FUZZ:-0}" = 1 ]; then
     packages="$packages clang libclang-rt-14-dev"

@@ -9,6 +9,9 @@
 #                   the unit suites and three MPI tests at ADK_DISTCHECK_RANKS ranks (default 1);
 #                   then dist-files: every tracked file the build and tests read is in the tarball;
 #                   ADK_DISTCHECK=0 skips both
+#   paper           make -C paper (from the source tree): the paper's generator reads
+#                   experiments/results/ and latexmk builds paper/adkit.pdf; points: the build, a
+#                   PDF file, at least ADK_PAPER_MIN_PAGES pages (default 6)
 # Prints one line per stage (counts, seconds), then exactly one summary line "N passed, N failed".
 # Exit status 0 only if every stage succeeded and no test failed. Stage logs: build/test-logs/.
 set -eu
@@ -110,7 +113,7 @@ dist_files() {
     fi
     tar tzf "$tarball" | sed 's|^[^/]*/||' | sort >"$logs/dist-files.tar"
     for f in $(git -C "$ADK_TOP" ls-files src apps tests mk scripts docs paper experiments/data \
-        experiments/digits experiments/scaling); do
+        experiments/digits experiments/scaling experiments/results); do
         if grep -qxF -- "$f" "$logs/dist-files.tar"; then
             pass=$((pass + 1))
         else
@@ -132,6 +135,49 @@ if [ "${ADK_DISTCHECK:-1}" != 0 ]; then
         TESTS="$dist_tests"
     dist_files
 fi
+
+# paper: the paper builds from the recorded results (paper/Makefile: generate.py, then latexmk).
+# Three points: make -C paper succeeded; paper/adkit.pdf is a PDF; it has at least
+# ADK_PAPER_MIN_PAGES pages (pdfinfo when installed, else the page count pdflatex logged).
+paper_stage() {
+    local t0 log=$logs/paper.log pdf=$ADK_TOP/paper/adkit.pdf pass=0 fail=0 rc=0 pages=""
+    local min=${ADK_PAPER_MIN_PAGES:-6}
+    t0=$(date +%s)
+    echo
+    echo "=== paper: make -C paper ==="
+    if make -C "$ADK_TOP/paper" --no-print-directory 2>&1 | tee "$log"; then
+        pass=$((pass + 1))
+        echo "ok - make -C paper"
+    else
+        rc=1
+        fail=$((fail + 1))
+        echo "not ok - make -C paper (log: $log)"
+    fi
+    if [ -f "$pdf" ] && [ "$(head -c 5 "$pdf")" = "%PDF-" ]; then
+        pass=$((pass + 1))
+        echo "ok - paper/adkit.pdf is a PDF"
+    else
+        fail=$((fail + 1))
+        echo "not ok - paper/adkit.pdf is a PDF"
+    fi
+    if command -v pdfinfo >/dev/null 2>&1; then
+        pages=$(pdfinfo "$pdf" 2>/dev/null | sed -n 's/^Pages: *//p')
+    elif [ -f "$ADK_TOP/paper/adkit.log" ]; then
+        pages=$(sed -n 's/^Output written on adkit\.pdf (\([0-9]*\) pages.*/\1/p' \
+            "$ADK_TOP/paper/adkit.log" | tail -n 1)
+    fi
+    if [ -n "$pages" ] && [ "$pages" -ge "$min" ]; then
+        pass=$((pass + 1))
+        echo "ok - paper/adkit.pdf has $pages pages (at least $min)"
+    else
+        fail=$((fail + 1))
+        echo "not ok - paper/adkit.pdf has ${pages:-no known number of} pages (at least $min)"
+    fi
+    local secs=$(($(date +%s) - t0))
+    echo "=== paper: $pass passed, $fail failed, exit $rc, ${secs}s ==="
+    record paper "$rc" "$pass" "$fail" "$secs"
+}
+paper_stage
 
 summary
 [ "$total_fail" = 0 ]
