@@ -62,10 +62,30 @@ comment_file() {
     return 0
 }
 
+# Under the sanitizers (check-sanitize) LeakSanitizer needs whole allocation stacks
+# (fast_unwind_on_malloc=0, Makefile.am), and the slow unwinder at every malloc of MPI_Init is most
+# of the pass's CPU. So one rank of every job checks for leaks and the others check memory errors
+# and undefined behaviour only (fast unwinding, no leak check): rank 0, which also writes the
+# outputs and the messages, or with ADK_SAN_LEAK_RANK=last the highest rank (units.sh: the unit
+# suites also run on one rank, leak-checked, so their runs on several ranks check a non-root rank).
+_SANWRAP=""
+if [ "${ADK_SANITIZED:-0}" = 1 ]; then
+    _SANWRAP=$WORK/.sanrank.sh
+    if [ "${ADK_SAN_LEAK_RANK:-0}" = last ]; then
+        _leaker='$((${OMPI_COMM_WORLD_SIZE:-1} - 1))'
+    else
+        _leaker=0
+    fi
+    printf '%s\n' '#!/bin/sh' "if [ \"\${OMPI_COMM_WORLD_RANK:-0}\" != \"$_leaker\" ]; then" \
+        '    ASAN_OPTIONS="${ASAN_OPTIONS:-}:fast_unwind_on_malloc=1:detect_leaks=0"' \
+        '    export ASAN_OPTIONS' 'fi' 'exec "$@"' >"$_SANWRAP"
+    chmod +x "$_SANWRAP"
+fi
+
 run_np() {
     _np=$1
     shift
-    timeout -k 10 "$ADK_TIMEOUT" "$ADK_MPIEXEC" --oversubscribe -n "$_np" "$@"
+    timeout -k 10 "$ADK_TIMEOUT" "$ADK_MPIEXEC" --oversubscribe -n "$_np" $_SANWRAP "$@"
 }
 
 check() {
@@ -149,7 +169,8 @@ bg() {
     fi
     : >"$WORK/$_n.pids"
     ADK_CKPT_PIDS=$WORK/$_n.pids ADK_CKPT_TEST_DELAY=0.01 \
-        "$ADK_MPIEXEC" --oversubscribe -n "$_np" "$_wrap" "$@" >"$WORK/$_n.out" 2>"$WORK/$_n.err" &
+        "$ADK_MPIEXEC" --oversubscribe -n "$_np" "$_wrap" $_SANWRAP "$@" >"$WORK/$_n.out" \
+        2>"$WORK/$_n.err" &
     BG=$!
 }
 # wait_line FILE PATTERN: until PATTERN shows in FILE (or BG ended; 60 s at most)

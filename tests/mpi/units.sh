@@ -1,6 +1,8 @@
 #!/bin/sh
 # Run every CUnit suite on several ranks (each is already run on one rank by make check):
 # one TAP line per suite and rank count; a failing case or a hang fails it.
+# Under the sanitizers the highest rank checks for leaks (lib.sh; the one-rank runs checked rank 0).
+ADK_SAN_LEAK_RANK=last
 . "$ADK_SRCDIR/tests/mpi/lib.sh"
 
 # suite NP LABEL PROGRAM: one TAP line for PROGRAM's cases on NP ranks.
