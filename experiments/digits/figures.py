@@ -99,6 +99,8 @@ def main(w, out, seed):
         a.set(xlabel=xl, ylabel="validation F1",
               title=f"4 Gaussian {'64-D' if d == 'gauss64' else 't-SNE 2-D'} (seed {seed})")
         a.legend(fontsize=8)
+        # densities of the embedding are ~1e-4: one power-of-ten factor, not overlapping labels
+        a.ticklabel_format(axis="x", style="sci", scilimits=(-2, 3))
     fig.tight_layout()
     fig.savefig(os.path.join(out, "gauss_f1.png"), dpi=110)
     plt.close(fig)
