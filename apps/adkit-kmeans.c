@@ -225,8 +225,9 @@ static int run(adk_ctx_t *ctx, void *opts, int npos, char **pos)
         printf("  inertia %.17g  iterations %d  converged %s  kernel %s  fit %.3f s\n", m->inertia,
                m->n_iter, m->converged ? "yes" : "no",
                adk_dist_kernel_name((adk_kernel_t)m->kernel), secs);
-        printf("  algorithm %s  distances skipped %.4f\n",
-               adk_kmeans_algorithm_name((adk_kmeans_algo_t)m->algorithm), m->skipped);
+        printf("  algorithm %s  distances skipped %.4f  incremental sums %lld of %lld iterations\n",
+               adk_kmeans_algorithm_name((adk_kmeans_algo_t)m->algorithm), m->skipped,
+               (long long)m->iters_incr, (long long)m->iters_all);
         fflush(stdout);
     }
     adk_kmeans_model_free(m);
