@@ -271,7 +271,8 @@ ADK_CLI_MAIN(kmeans)
          "nearest-centre kernel: auto (the widest every rank has), avx512, avx2, blas"},
         {"algorithm", ADK_OPT_STR, &o.algorithm, "ALG",
          "lloyd, hamerly or yinyang (skip rows whose distance bounds prove their label; the same "
-         "bits as lloyd; lloyd with the avx2 kernel), or auto (lloyd: see the README)"},
+         "bits as lloyd), or auto (hamerly for k d >= 1024, d >= 16, n >= 1000 k, not blas; "
+         "else lloyd)"},
         {"force", ADK_OPT_FLAG, &o.force, NULL, "replace existing output files"},
         {"require-convergence", ADK_OPT_FLAG, &o.require_conv, NULL,
          "exit with code 4 when max-iter is reached without convergence"},
