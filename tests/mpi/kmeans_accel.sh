@@ -158,7 +158,8 @@ skipped late 0.3
 acc grid "$(nth 1)" "$D:/grid" --k 4 --init "$D:/grid_init" --tol 0
 RUNS=4 acc grid-rand "$(nth 3)" "$D:/grid" --k 10 --init random --n-init 4 --seed 2 --tol 0
 [ "$SAN" = 1 ] || acc grid3 "$(nth 2)" "$D:/grid3" --k 6 --init "$D:/grid3_init" --tol 0
-# yinyang's groups need k >= 20: groups of 10 centres, one with ties and relocations
+# yinyang's groups need k >= 20: groups of 10 centres, one with ties and relocations (grid24: in
+# iterations 2 and 3 of both runs, so relocation meets incremental sums)
 [ "$SAN" = 1 ] || ALGS=yinyang acc late30 "$(nth 1 4)" "$D:/late" --k 30 --init random --n-init 1 --seed 5 --tol 0
 [ "$SAN" = 1 ] || skipped late30 0.3
 ALGS=yinyang RUNS=2 acc grid24 "$(nth 3)" "$D:/grid" --k 24 --init random --n-init 2 --seed 6 --tol 0
