@@ -225,8 +225,9 @@ static int run(adk_ctx_t *ctx, void *opts, int npos, char **pos)
         printf("  inertia %.17g  iterations %d  converged %s  kernel %s  fit %.3f s\n", m->inertia,
                m->n_iter, m->converged ? "yes" : "no",
                adk_dist_kernel_name((adk_kernel_t)m->kernel), secs);
-        printf("  algorithm %s  distances skipped %.4f\n",
-               adk_kmeans_algorithm_name((adk_kmeans_algo_t)m->algorithm), m->skipped);
+        printf("  algorithm %s  distances skipped %.4f  incremental sums %lld of %lld iterations\n",
+               adk_kmeans_algorithm_name((adk_kmeans_algo_t)m->algorithm), m->skipped,
+               (long long)m->iters_incr, (long long)m->iters_all);
         fflush(stdout);
     }
     adk_kmeans_model_free(m);
@@ -270,7 +271,8 @@ ADK_CLI_MAIN(kmeans)
          "nearest-centre kernel: auto (the widest every rank has), avx512, avx2, blas"},
         {"algorithm", ADK_OPT_STR, &o.algorithm, "ALG",
          "lloyd, hamerly or yinyang (skip rows whose distance bounds prove their label; the same "
-         "bits as lloyd; lloyd with the avx2 kernel), or auto (lloyd: see the README)"},
+         "bits as lloyd), or auto (hamerly for k d >= 1024, d >= 16, n >= 1000 k, not blas; "
+         "else lloyd)"},
         {"force", ADK_OPT_FLAG, &o.force, NULL, "replace existing output files"},
         {"require-convergence", ADK_OPT_FLAG, &o.require_conv, NULL,
          "exit with code 4 when max-iter is reached without convergence"},

@@ -814,6 +814,67 @@ ADK_AVX2 static void sq_assigned_avx2(const double *rows, const int32_t *label, 
         out[i] = sq_avx2(rows + i * d, cen + (size_t)label[i] * d, d);
     }
 }
+
+/*
+ * The AVX2 kernel's values instead of its argmin (accelerated Lloyd): 4 rows by pointer (a row
+ * may repeat) against V panels of 4 centres from p0, out[r][j] = ||c_j||^2 - 2 x.c_j. Each lane is
+ * tile2_V's FMA chain in feature order from zero and its final fnmadd, so the values are the bits
+ * argmin_avx2 compares (the loop nest differs; the operations of each lane do not). Masked stores
+ * keep the padding centres out of the k-wide rows.
+ */
+#define ADK_TILE2_VALS(V)                                                                          \
+    ADK_AVX2 static void tile2v_##V(const double *const *x, size_t d, const double *pack,          \
+                                    size_t np, const double *pcn, size_t p0, size_t k,             \
+                                    double *const *out)                                            \
+    {                                                                                              \
+        __m256d acc[4][V];                                                                         \
+        _Pragma("GCC unroll 8") for (int v = 0; v < V; v++)                                        \
+        {                                                                                          \
+            acc[0][v] = acc[1][v] = acc[2][v] = acc[3][v] = _mm256_setzero_pd();                   \
+        }                                                                                          \
+        for (size_t j = 0; j < d; j++) {                                                           \
+            const double *pj = pack + (j * np + p0) * PANEL2;                                      \
+            __m256d b0 = _mm256_broadcast_sd(x[0] + j), b1 = _mm256_broadcast_sd(x[1] + j);        \
+            __m256d b2 = _mm256_broadcast_sd(x[2] + j), b3 = _mm256_broadcast_sd(x[3] + j);        \
+            _Pragma("GCC unroll 8") for (int v = 0; v < V; v++)                                    \
+            {                                                                                      \
+                __m256d cv = _mm256_loadu_pd(pj + v * PANEL2);                                     \
+                acc[0][v] = _mm256_fmadd_pd(b0, cv, acc[0][v]);                                    \
+                acc[1][v] = _mm256_fmadd_pd(b1, cv, acc[1][v]);                                    \
+                acc[2][v] = _mm256_fmadd_pd(b2, cv, acc[2][v]);                                    \
+                acc[3][v] = _mm256_fmadd_pd(b3, cv, acc[3][v]);                                    \
+            }                                                                                      \
+        }                                                                                          \
+        const __m256d two = _mm256_set1_pd(2.0);                                                   \
+        const __m256i iota = _mm256_set_epi64x(3, 2, 1, 0);                                        \
+        _Pragma("GCC unroll 8") for (int v = 0; v < V; v++)                                        \
+        {                                                                                          \
+            size_t j0 = (p0 + v) * PANEL2;                                                         \
+            __m256i m = _mm256_cmpgt_epi64(_mm256_set1_epi64x((long long)(k - j0)), iota);         \
+            __m256d cn = _mm256_loadu_pd(pcn + j0);                                                \
+            _Pragma("GCC unroll 4") for (int r = 0; r < 4; r++)                                    \
+            {                                                                                      \
+                _mm256_maskstore_pd(out[r] + j0, m, _mm256_fnmadd_pd(two, acc[r][v], cn));         \
+            }                                                                                      \
+        }                                                                                          \
+    }
+
+ADK_TILE2_VALS(1)
+ADK_TILE2_VALS(2)
+
+/* The values of the 4 staged rows x[] against all k centres into out[] (rows of width k). Two
+ * panels a tile: 8 accumulators, 4 broadcasts and a centre vector fit the 16 registers. */
+ADK_AVX2 static void values_avx2(const adk_dist_ws_t *ws, size_t k, const double *const *x,
+                                 double *const *out)
+{
+    size_t d = ws->d, np = (k + PANEL2 - 1) / PANEL2, p0 = 0;
+    for (; np - p0 >= 2; p0 += 2) {
+        tile2v_2(x, d, ws->pack, np, ws->pcn, p0, k, out);
+    }
+    if (np > p0) {
+        tile2v_1(x, d, ws->pack, np, ws->pcn, p0, k, out);
+    }
+}
 #endif
 
 void adk_dist_sq_assigned(const adk_dist_ws_t *ws, const double *rows, const int32_t *label,
@@ -945,6 +1006,39 @@ static void argmin_groups(const double *r, size_t k, size_t ng, const int32_t *g
     *best = m;
 }
 
+#ifdef ADK_X86
+typedef void (*values_fn)(const adk_dist_ws_t *, size_t, const double *const *, double *const *);
+
+/* The kernel values of the needed rows among staging positions [off, off + count) into their
+ * ws->dist rows, four rows a call (the last call repeats its last row). */
+static void needed_values(adk_dist_ws_t *ws, size_t k, const uint8_t *need, size_t off,
+                          size_t count, values_fn vals)
+{
+    size_t d = ws->d;
+    const double *xp[4];
+    double *op[4];
+    int nt = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (!need[i]) {
+            continue;
+        }
+        xp[nt] = ws->rows + (off + i) * d;
+        op[nt] = ws->dist + (off + i) * k;
+        if (++nt == 4) {
+            vals(ws, k, xp, op);
+            nt = 0;
+        }
+    }
+    if (nt > 0) {
+        for (int t = nt; t < 4; t++) { /* repeats of the last row: the same values again */
+            xp[t] = xp[nt - 1];
+            op[t] = op[nt - 1];
+        }
+        vals(ws, k, xp, op);
+    }
+}
+#endif
+
 /*
  * The needed rows among staging positions [off, off + count): returns 0 (none), 1 (their kernel
  * values in ws->dist rows at their positions), 2 (the whole chunk's values) or 3 (one group with
@@ -995,30 +1089,11 @@ static int chunk_values(adk_dist_ws_t *ws, const adk_centres_t *c, const uint8_t
             }
             return 3;
         }
-        {
-            const double *xp[4];
-            double *op[4];
-            int nt = 0;
-            for (size_t i = 0; i < count; i++) {
-                if (!need[i]) {
-                    continue;
-                }
-                xp[nt] = ws->rows + (off + i) * d;
-                op[nt] = ws->dist + (off + i) * k;
-                if (++nt == 4) {
-                    values_avx512(ws, k, xp, op);
-                    nt = 0;
-                }
-            }
-            if (nt > 0) {
-                for (int t = nt; t < 4; t++) { /* repeats of the last row: the same values again */
-                    xp[t] = xp[nt - 1];
-                    op[t] = op[nt - 1];
-                }
-                values_avx512(ws, k, xp, op);
-            }
-            return 1;
-        }
+        needed_values(ws, k, need, off, count, values_avx512);
+        return 1;
+    case ADK_KERNEL_AVX2:
+        needed_values(ws, k, need, off, count, values_avx2);
+        return 1;
 #endif
     default: /* BLAS: the whole chunk, as argmin_blas computes it */
         chunk_gemm(ws, c);
@@ -1028,17 +1103,24 @@ static int chunk_values(adk_dist_ws_t *ws, const adk_centres_t *c, const uint8_t
 
 int adk_dist_bounds_supported(adk_kernel_t k)
 {
-    return k == ADK_KERNEL_BLAS || k == ADK_KERNEL_AVX512; /* chunk_values' cases */
+    return k == ADK_KERNEL_BLAS || k == ADK_KERNEL_AVX512 ||
+           k == ADK_KERNEL_AVX2; /* chunk_values */
 }
 
 void adk_dist_nearest_bounds(adk_dist_ws_t *ws, const adk_centres_t *c, const double *x, size_t n,
-                             int64_t row0, const double *shift, const uint8_t *need, size_t ngroups,
-                             const int32_t *group, double *gmin, adk_dist_bound_fn fn, void *ud)
+                             int64_t row0, const double *shift, const uint8_t *need, int sparse,
+                             size_t ngroups, const int32_t *group, double *gmin,
+                             adk_dist_bound_fn fn, void *ud)
 {
     size_t d = c->d, k = c->k, i = 0;
+    int fused = 0; /* a kernel whose values for a row depend on that row alone */
 #ifdef ADK_X86
     if (ws->kernel == ADK_KERNEL_AVX512) {
         pack_centres(ws, c, PANEL);
+        fused = 1;
+    } else if (ws->kernel == ADK_KERNEL_AVX2) {
+        pack_centres(ws, c, PANEL2);
+        fused = 1;
     }
 #endif
     while (i < n) {
@@ -1047,23 +1129,41 @@ void adk_dist_nearest_bounds(adk_dist_ws_t *ws, const adk_centres_t *c, const do
         if (count > n - i) {
             count = n - i;
         }
-        /* staged exactly as adk_dist_nearest_blocks stages (zeros around a partial chunk) */
         size_t off = (size_t)(g % ADK_DIST_CHUNK);
-#ifdef ADK_X86
-        if (ws->kernel == ADK_KERNEL_AVX512) { /* tile by tile, prefetching, as argmin_avx512 */
-            if (count < ADK_DIST_CHUNK) {
-                memset(ws->rows, 0, ADK_DIST_CHUNK * d * sizeof(double));
+        if (sparse) {
+            int any = 0;
+            for (size_t r = 0; r < count && !any; r++) {
+                any = need[i + r] != 0;
             }
-            size_t hi = (off + count + 3) & ~(size_t)3;
-            for (size_t t = off & ~(size_t)3; t < hi; t += 4) {
-                stage_tile(ws, t, 4, x + i * d, off, count, shift);
+            if (!any) { /* nothing to compute: neither staged nor handed on */
+                i += count;
+                continue;
+            }
+        }
+        if (sparse && fused) { /* only the needed rows, each where the full staging puts it */
+            for (size_t r = 0; r < count; r++) {
+                if (need[i + r]) {
+                    stage_tile(ws, off + r, 1, x + i * d, off, count, shift);
+                }
             }
         } else {
-            stage_chunk(ws, x + i * d, count, g, shift);
-        }
+            /* staged exactly as adk_dist_nearest_blocks stages (zeros around a partial chunk) */
+#ifdef ADK_X86
+            if (ws->kernel == ADK_KERNEL_AVX512) { /* tile by tile, prefetching, as argmin_avx512 */
+                if (count < ADK_DIST_CHUNK) {
+                    memset(ws->rows, 0, ADK_DIST_CHUNK * d * sizeof(double));
+                }
+                size_t hi = (off + count + 3) & ~(size_t)3;
+                for (size_t t = off & ~(size_t)3; t < hi; t += 4) {
+                    stage_tile(ws, t, 4, x + i * d, off, count, shift);
+                }
+            } else {
+                stage_chunk(ws, x + i * d, count, g, shift);
+            }
 #else
-        stage_chunk(ws, x + i * d, count, g, shift);
+            stage_chunk(ws, x + i * d, count, g, shift);
 #endif
+        }
         int how = chunk_values(ws, c, need + i, off, count, ngroups, gmin);
         for (size_t r = 0; r < count; r++) {
             size_t p = off + r;

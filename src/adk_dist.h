@@ -138,8 +138,9 @@ void adk_dist_nearest_blocks(adk_dist_ws_t *ws, const adk_centres_t *c, const do
  * Exactly accelerated Lloyd (k-means --algorithm hamerly|yinyang): the nearest-centre kernel on
  * selected rows only, with bound information from the same pass. The kernel's values
  * v_j = ||c_j||^2 - 2 x.c_j are formed with the very arithmetic of adk_dist_nearest_blocks (BLAS:
- * the whole chunk's GEMM at the same shape and position; AVX-512: the same FMA chains, row by row),
- * and the label is their first minimum, so a row computed here gets the label Lloyd gives it.
+ * the whole chunk's GEMM at the same shape and position; AVX-512 and AVX2: the same FMA chains, row
+ * by row), and the label is their first minimum, so a row computed here gets the label Lloyd gives
+ * it.
  */
 
 /**
@@ -151,20 +152,25 @@ void adk_dist_nearest_blocks(adk_dist_ws_t *ws, const adk_centres_t *c, const do
 typedef void (*adk_dist_bound_fn)(void *ud, size_t first, size_t count, const double *rows,
                                   const int32_t *label, const double *best, const double *gmin);
 
-/** Whether adk_dist_nearest_bounds has a variant of kernel @p k (BLAS, AVX-512). Local. */
+/** Whether adk_dist_nearest_bounds has a variant of kernel @p k (BLAS, AVX-512, AVX2). Local. */
 int adk_dist_bounds_supported(adk_kernel_t k);
 
 /**
  * As adk_dist_nearest_blocks, computing only the rows i with need[i] != 0: with the BLAS kernel a
  * chunk holding one such row is computed whole (the GEMM of the chunk is what fixes a row's bits),
- * with AVX-512 only those rows. Every chunk is staged and handed to @p fn, needed rows or not.
+ * with AVX-512 and AVX2 only those rows (AVX2: their values, then the first minimum).
+ * @param sparse  0: every chunk is staged and handed to @p fn, needed rows or not. 1: a chunk
+ *                without a needed row is skipped (not handed on), and with AVX-512 and AVX2 only
+ *                the needed rows are staged, so fn's rows are valid for those rows only (the rows
+ *                with label >= 0; BLAS: the whole chunk, as with 0)
  * @param group   c->k group numbers in [0, ngroups), or NULL (one group, ngroups 1)
  * @param gmin    scratch of ADK_DIST_CHUNK x ngroups values, handed to fn
  * Local.
  */
 void adk_dist_nearest_bounds(adk_dist_ws_t *ws, const adk_centres_t *c, const double *x, size_t n,
-                             int64_t row0, const double *shift, const uint8_t *need, size_t ngroups,
-                             const int32_t *group, double *gmin, adk_dist_bound_fn fn, void *ud);
+                             int64_t row0, const double *shift, const uint8_t *need, int sparse,
+                             size_t ngroups, const int32_t *group, double *gmin,
+                             adk_dist_bound_fn fn, void *ud);
 
 /**
  * Squared distances of @p count rows (width ws's d) to their assigned centres: out[i] =

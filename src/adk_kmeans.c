@@ -85,6 +85,31 @@ typedef struct {
     int64_t ntight;   /* rows whose upper bound was recomputed directly, this pass (local) */
     double dist_done; /* row-centre distances computed over the fit (global) */
     double dist_all;  /* those Lloyd computes over the fit */
+    /*
+     * Exact incremental M-step (accelerated algorithms). The accumulator's scales are fixed for the
+     * whole fit (set_scales), so the exact sum of a cluster is the sum of its per-block float
+     * partials' fixed-point images, whatever the order. lacc keeps this rank's share (its blocks)
+     * across iterations; when rows change cluster, the two block partials they move between are
+     * re-summed from the block's rows under the old and the new labels, in row order with Lloyd's
+     * add_row, and swapped in: old image out, new image in, exactly. Rows that keep their cluster
+     * touch nothing, and lacc is merged into acc before the iteration's one allreduce.
+     */
+    adk_racc_t *lacc;   /* as acc: this rank's block sums and counts of the current labels */
+    adk_racc_t *sacc;   /* where a full pass puts block sums and counts: acc (lloyd) or lacc */
+    int svalid;         /* lacc holds the sums and counts of the current labels */
+    int incr_ok;        /* no reproducibility block crosses a window (always so in memory) */
+    int incr;           /* this pass updates lacc incrementally */
+    const double *wx;   /* the rows of the window being visited */
+    size_t *chg_row;    /* local rows whose label changed, their blocks not yet re-summed */
+    int32_t *chg_old;   /* their labels before */
+    size_t nchg;        /* at most a block and a chunk of them */
+    double *opart;      /* k x d: a block's partials under the labels before */
+    double *xrow;       /* d: one centred row */
+    int32_t *rs_row;    /* block: the rows a re-sum adds (offsets in the block) */
+    int32_t *rs_before; /* block: their labels before */
+    uint8_t *mark;      /* k: the clusters of the block being re-summed */
+    int64_t n_update;   /* Lloyd iterations of the fit (M-step passes) */
+    int64_t n_incr;     /* of them, those whose sums were updated incrementally */
 } fit_t;
 
 void adk_kmeans_params_default(adk_kmeans_params_t *p)
@@ -121,17 +146,23 @@ const char *adk_kmeans_algorithm_name(adk_kmeans_algo_t a)
 }
 
 /*
- * The rule of README "adkit-kmeans", from experiments/bench-kmeans-fit: Lloyd for every k and d so
- * far. A skipped row still costs its staging, centroid sums and inertia (Lloyd's order, for the
- * same bits), and a computed row costs more than in Lloyd's fused argmin (its values are written
- * out for the bounds, except hamerly's with AVX-512), so in the measured cases the bounds did not
- * pay reliably on this machine.
+ * The rule of README "adkit-kmeans", from experiments/bench-kmeans-fit. With incremental sums a
+ * row the bounds settle costs its bounds alone (about 40 bytes of them read and written), against
+ * Lloyd's K x D multiply-adds and its D values read: Hamerly pays where the kernel dominates
+ * (K D >= 1024, D >= 16: 2,000,000 x 32, K = 64 about twice as fast) and loses where the bounds
+ * weigh as much as the row (D = 2, K = 16; D = 8, K = 16). With the BLAS kernel a chunk is
+ * recomputed whole for one open row, and with few rows per centre the per-iteration O(K^2 D) of
+ * the centres' separations and the bounds' first pass do not pay back: Lloyd there.
  */
-adk_kmeans_algo_t adk_kmeans_algorithm_resolve(adk_kmeans_algo_t a, size_t k, size_t d)
+adk_kmeans_algo_t adk_kmeans_algorithm_resolve(adk_kmeans_algo_t a, size_t k, size_t d, int64_t n,
+                                               int kernel)
 {
-    (void)k;
-    (void)d;
-    return a != ADK_KMEANS_AUTO ? a : ADK_KMEANS_LLOYD;
+    if (a != ADK_KMEANS_AUTO) {
+        return a;
+    }
+    int fused = kernel != ADK_KERNEL_BLAS; /* AUTO: not known yet, so maybe */
+    return fused && d >= 16 && k * d >= 1024 && n >= (int64_t)k * 1000 ? ADK_KMEANS_HAMERLY
+                                                                       : ADK_KMEANS_LLOYD;
 }
 
 int adk_kmeans_model_alloc(size_t k, size_t d, adk_kmeans_model_t **out)
@@ -172,10 +203,10 @@ static void flush_block(fit_t *f)
     for (size_t t = 0; t < f->ntouched; t++) {
         size_t c = (size_t)f->touched[t];
         for (size_t j = 0; j < d; j++) {
-            adk_racc_add(f->acc, c * d + j, f->part[c * d + j]);
+            adk_racc_add(f->sacc, c * d + j, f->part[c * d + j]);
             f->part[c * d + j] = 0.0;
         }
-        adk_racc_addi(f->acc, c, f->pcount[c]);
+        adk_racc_addi(f->sacc, c, f->pcount[c]);
         f->pcount[c] = 0;
     }
     f->ntouched = 0;
@@ -230,18 +261,25 @@ static void lloyd_chunk(void *ud, size_t first, size_t count, const double *rows
     }
 }
 
-/* Scales of the exact accumulator: block sums of centred values, block inertia. */
+/*
+ * Scales of the exact accumulator: block sums of centred values, block inertia. Those of the sums
+ * depend on the data alone (column bounds, block size), so they are the same for the whole fit:
+ * what the incremental M-step relies on. Every accumulator gets them (acc, and lacc kept aside).
+ */
 static void set_scales(fit_t *f, double cmax)
 {
-    for (size_t c = 0; c < f->k; c++) {
-        for (size_t j = 0; j < f->d; j++) {
-            adk_racc_set_scale(f->acc, c * f->d + j,
-                               adk_repro_exponent(f->colmax[j] * (double)f->block) + 1);
-        }
-    }
+    adk_racc_t *a[2] = {f->acc, f->lacc};
     /* ||x - c|| <= max||x|| + max||c||: squared and times the block, one bit to spare */
     double r = f->maxnorm + cmax;
-    adk_racc_set_scale(f->acc, f->k * f->d, adk_repro_exponent(r * r * (double)f->block) + 1);
+    for (int q = 0; q < 2 && a[q]; q++) {
+        for (size_t c = 0; c < f->k; c++) {
+            for (size_t j = 0; j < f->d; j++) {
+                adk_racc_set_scale(a[q], c * f->d + j,
+                                   adk_repro_exponent(f->colmax[j] * (double)f->block) + 1);
+            }
+        }
+        adk_racc_set_scale(a[q], f->k * f->d, adk_repro_exponent(r * r * (double)f->block) + 1);
+    }
 }
 
 /* Largest centre norm: part of the inertia bound (file centroids may lie outside the data). */
@@ -428,34 +466,68 @@ static void bounds_rows(fit_t *f, const double *x, size_t off, size_t count)
     size_t d = f->d, t = f->ngroups;
     const double *c = f->cen->c;
     double g = f->bslack;
-    for (size_t r = 0; r < count; r++) {
-        size_t i = off + r;
-        size_t a = (size_t)f->labels[i];
-        double ub = (f->ub[i] + f->drift[a]) * B_UP, lb;
-        if (!f->group) { /* Hamerly: the largest drift of the other centres */
-            lb = f->lb[i] - (a == f->drift1_of ? f->drift2 : f->drift1);
-            lb = lb > 0.0 ? lb * B_DN : 0.0;
-            f->lb[i] = lb;
-        } else { /* Yinyang: each group's bound by its largest drift; the smallest of them */
-            double *l = f->lb + i * t;
-            lb = INFINITY;
-            for (size_t q = 0; q < t; q++) {
-                double v = l[q] - f->gdrift[q];
-                l[q] = v > 0.0 ? v * B_DN : 0.0;
-                lb = l[q] < lb ? l[q] : lb;
+    enum { BATCH = 64 };
+    size_t at[BATCH];
+    double lbs[BATCH];
+    /* in batches: the rows the moved bounds leave open are read for the second chance after
+     * their loads were all asked for (prefetched), not one cache miss at a time */
+    for (size_t r0 = 0; r0 < count; r0 += BATCH) {
+        size_t nb = count - r0 < BATCH ? count - r0 : BATCH, nt = 0;
+        for (size_t r = r0; r < r0 + nb; r++) {
+            size_t i = off + r;
+            size_t a = (size_t)f->labels[i];
+            double ub = (f->ub[i] + f->drift[a]) * B_UP, lb;
+            if (!f->group) { /* Hamerly: the largest drift of the other centres */
+                lb = f->lb[i] - (a == f->drift1_of ? f->drift2 : f->drift1);
+                lb = lb > 0.0 ? lb * B_DN : 0.0;
+                f->lb[i] = lb;
+            } else { /* Yinyang: each group's bound by its largest drift; the smallest of them */
+                double *l = f->lb + i * t;
+                lb = INFINITY;
+                for (size_t q = 0; q < t; q++) {
+                    double v = l[q] - f->gdrift[q];
+                    l[q] = v > 0.0 ? v * B_DN : 0.0;
+                    lb = l[q] < lb ? l[q] : lb;
+                }
+            }
+            double e = kernel_err(f, f->xn[i]);
+            double sb = (f->sep[a] - ub) * B_DN; /* only used when positive: then rounded down */
+            f->ub[i] = ub;
+            f->need[i] = 0;
+            if (!proves(ub, lb > sb ? lb : sb, e)) {
+                const char *row = (const char *)(x + r * d);
+                for (size_t o = 0; o < d * sizeof(double); o += 64) {
+                    __builtin_prefetch(row + o);
+                }
+                at[nt] = r;
+                lbs[nt++] = lb;
             }
         }
-        double e = kernel_err(f, f->xn[i]);
-        double sb = (f->sep[a] - ub) * B_DN; /* only used when positive: then rounded down */
-        int keep = proves(ub, lb > sb ? lb : sb, e);
-        if (!keep) { /* Hamerly's second chance: the exact distance to its own centre */
-            ub = sqrt(sq_centred(x + r * d, f->mean, c + a * d, d)) * (1.0 + g);
+        for (size_t q = 0; q < nt; q++) { /* Hamerly's second chance: the exact distance */
+            size_t r = at[q], i = off + r, a = (size_t)f->labels[i];
+            double ub = sqrt(sq_centred(x + r * d, f->mean, c + a * d, d)) * (1.0 + g);
+            double sb = (f->sep[a] - ub) * B_DN;
             f->ntight++;
-            sb = (f->sep[a] - ub) * B_DN;
-            keep = proves(ub, lb > sb ? lb : sb, e);
+            f->ub[i] = ub;
+            f->need[i] = !proves(ub, lbs[q] > sb ? lbs[q] : sb, kernel_err(f, f->xn[i]));
         }
-        f->ub[i] = ub;
-        f->need[i] = !keep;
+    }
+}
+
+/* Fresh bounds of local row li from the kernel's values: v_a (best) and the smallest of each
+ * group's others (gmin), plus ||x'||^2 of the staged row, widened by 2E. */
+static void fresh_bounds(fit_t *f, size_t li, const double *row, double best, const double *gmin)
+{
+    f->ncomp++;
+    double xx = adk_vec_norm2(row, f->d);
+    double xn = sqrt(xx) * (1.0 + f->bslack);
+    double e = kernel_err(f, xn);
+    double u2 = best + xx + 2.0 * e;
+    f->xn[li] = xn;
+    f->ub[li] = sqrt(u2 > 0.0 ? u2 : 0.0) * B_UP;
+    for (size_t q = 0; q < f->ngroups; q++) {
+        double l2 = gmin[q] + xx - 2.0 * e;
+        f->lb[li * f->ngroups + q] = l2 > 0.0 ? sqrt(l2) * B_DN : 0.0;
     }
 }
 
@@ -469,7 +541,6 @@ static void bounds_chunk(void *ud, size_t first, size_t count, const double *row
 {
     fit_t *f = ud;
     size_t d = f->d;
-    double g = f->bslack;
     int32_t lab[ADK_DIST_CHUNK];
     for (size_t i = 0; i < count; i++) {
         size_t li = f->woff + first + i;
@@ -478,19 +549,126 @@ static void bounds_chunk(void *ud, size_t first, size_t count, const double *row
             continue;
         }
         lab[i] = label[i];
-        f->ncomp++;
-        double xx = adk_vec_norm2(rows + i * d, d);
-        double xn = sqrt(xx) * (1.0 + g);
-        double e = kernel_err(f, xn);
-        double u2 = best[i] + xx + 2.0 * e;
-        f->xn[li] = xn;
-        f->ub[li] = sqrt(u2 > 0.0 ? u2 : 0.0) * B_UP;
-        for (size_t q = 0; q < f->ngroups; q++) {
-            double l2 = gmin[i * f->ngroups + q] + xx - 2.0 * e;
-            f->lb[li * f->ngroups + q] = l2 > 0.0 ? sqrt(l2) * B_DN : 0.0;
-        }
+        fresh_bounds(f, li, rows + i * d, best[i], gmin + i * f->ngroups);
     }
     lloyd_chunk(f, first, count, rows, lab, best);
+}
+
+/*
+ * The incremental M-step's re-sum of one block [bs, be) (global; within the window), whose rows
+ * chg_row[c0..c1) changed label: the partials of every cluster those rows left or joined, under
+ * the labels before (opart) and after (part), each in row order with add_row on the row centred
+ * as the kernel stages it, so each is bit for bit the partial Lloyd's pass forms with those labels.
+ * lacc then trades each old partial's image for the new one's (a cluster with no row in the block
+ * has the partial 0, whose image is 0, as Lloyd, which adds nothing for it).
+ */
+static void resum_block(fit_t *f, int64_t bs, int64_t be, size_t c0, size_t c1)
+{
+    size_t d = f->d, nt = 0;
+    for (size_t q = c0; q < c1; q++) {
+        int32_t cs[2] = {f->chg_old[q], f->labels[f->chg_row[q]]};
+        for (int t = 0; t < 2; t++) {
+            if (!f->mark[cs[t]]) {
+                f->mark[cs[t]] = 1;
+                f->touched[nt++] = cs[t];
+            }
+        }
+    }
+    /* the rows to add, then their loads asked for a few rows ahead (they lie scattered) */
+    size_t q = c0, m = 0, lo = (size_t)(bs - f->row0);
+    for (size_t r = lo; r < (size_t)(be - f->row0); r++) {
+        int32_t now = f->labels[r], before = now;
+        if (q < c1 && f->chg_row[q] == r) {
+            before = f->chg_old[q++];
+        }
+        if (f->mark[before] || f->mark[now]) {
+            f->rs_row[m] = (int32_t)(r - lo);
+            f->rs_before[m++] = before;
+        }
+    }
+    const double *xb = f->wx + (lo - f->woff) * d;
+    for (size_t p = 0; p < m; p++) {
+        if (p + 8 < m) {
+            const char *ahead = (const char *)(xb + (size_t)f->rs_row[p + 8] * d);
+            for (size_t o = 0; o < d * sizeof(double); o += 64) {
+                __builtin_prefetch(ahead + o);
+            }
+        }
+        const double *x = xb + (size_t)f->rs_row[p] * d;
+        int32_t before = f->rs_before[p], now = f->labels[lo + (size_t)f->rs_row[p]];
+        for (size_t j = 0; j < d; j++) {
+            f->xrow[j] = x[j] - f->mean[j];
+        }
+        if (f->mark[before]) {
+            add_row(f->opart + (size_t)before * d, f->xrow, d);
+        }
+        if (f->mark[now]) {
+            add_row(f->part + (size_t)now * d, f->xrow, d);
+        }
+    }
+    for (size_t t = 0; t < nt; t++) {
+        size_t c = (size_t)f->touched[t];
+        for (size_t j = 0; j < d; j++) {
+            adk_racc_add(f->lacc, c * d + j, -f->opart[c * d + j]);
+            adk_racc_add(f->lacc, c * d + j, f->part[c * d + j]);
+            f->opart[c * d + j] = 0.0;
+            f->part[c * d + j] = 0.0;
+        }
+        f->mark[c] = 0;
+    }
+}
+
+/* Re-sum the blocks with pending changes that end at or before global row @p upto. */
+static void resum_pending(fit_t *f, int64_t upto)
+{
+    size_t done = 0;
+    while (done < f->nchg) {
+        int64_t g = f->row0 + (int64_t)f->chg_row[done];
+        int64_t bs = g / f->block * f->block;
+        int64_t be = bs + f->block < f->n ? bs + f->block : f->n;
+        if (be > upto) {
+            break;
+        }
+        size_t e = done;
+        while (e < f->nchg && f->row0 + (int64_t)f->chg_row[e] < be) {
+            e++;
+        }
+        resum_block(f, bs, be, done, e);
+        done = e;
+    }
+    if (done > 0) {
+        memmove(f->chg_row, f->chg_row + done, (f->nchg - done) * sizeof(size_t));
+        memmove(f->chg_old, f->chg_old + done, (f->nchg - done) * sizeof(int32_t));
+        f->nchg -= done;
+    }
+}
+
+/*
+ * One chunk of an incremental pass (only chunks with rows the bounds do not settle; only those
+ * rows are staged): fresh bounds, and each changed label recorded with its count moved; the
+ * blocks that end in the chunk are re-summed. No inertia: only the last pass reports it.
+ */
+static void incr_chunk(void *ud, size_t first, size_t count, const double *rows,
+                       const int32_t *label, const double *best, const double *gmin)
+{
+    fit_t *f = ud;
+    for (size_t i = 0; i < count; i++) {
+        if (label[i] < 0) {
+            continue;
+        }
+        size_t li = f->woff + first + i;
+        fresh_bounds(f, li, rows + i * f->d, best[i], gmin + i * f->ngroups);
+        int32_t a = label[i], o = f->labels[li];
+        if (a != o) {
+            f->chg_row[f->nchg] = li;
+            f->chg_old[f->nchg++] = o;
+            f->labels[li] = a;
+            f->changed++;
+            adk_racc_addi(f->lacc, (size_t)o, -1);
+            adk_racc_addi(f->lacc, (size_t)a, 1);
+        }
+    }
+    resum_pending(f, f->row0 + (int64_t)(f->woff + first + count));
 }
 
 /* A window of an accelerated pass (as estep_window): the bounds of its rows move first, then the
@@ -498,12 +676,27 @@ static void bounds_chunk(void *ud, size_t first, size_t count, const double *row
 static int bounds_window(void *ud, const adk_rows_t *w, size_t off)
 {
     fit_t *f = ud;
-    f->woff = off;
-    if (f->bvalid) {
-        bounds_rows(f, w->x, off, w->nloc);
+    size_t d = f->d, a = 0;
+    /* piece by piece, each whole blocks and whole chunks (both powers of two), so the rows one
+     * piece reads for its bounds, its kernel and its blocks' re-sums are still in cache */
+    int64_t step = f->block > ADK_DIST_CHUNK ? f->block : ADK_DIST_CHUNK;
+    while (a < w->nloc) {
+        int64_t g = w->row0 + (int64_t)a;
+        size_t b = a + (size_t)(step - g % step);
+        b = b < w->nloc ? b : w->nloc;
+        f->woff = off + a;
+        f->wx = w->x + a * d;
+        if (f->bvalid) {
+            bounds_rows(f, f->wx, f->woff, b - a);
+        }
+        adk_dist_nearest_bounds(f->ws, f->cen, f->wx, b - a, g, f->mean, f->need + f->woff, f->incr,
+                                f->ngroups, f->group, f->gmin, f->incr ? incr_chunk : bounds_chunk,
+                                f);
+        if (f->incr) { /* the piece ends with a block (incr_ok): its blocks are complete */
+            resum_pending(f, INT64_MAX);
+        }
+        a = b;
     }
-    adk_dist_nearest_bounds(f->ws, f->cen, w->x, w->nloc, w->row0, f->mean, f->need + off,
-                            f->ngroups, f->group, f->gmin, bounds_chunk, f);
     return ADK_OK;
 }
 
@@ -513,6 +706,7 @@ static int estep(fit_t *f, int update)
     adk_racc_zero(f->acc);
     set_scales(f, centre_max_norm(f));
     f->update = update;
+    f->sacc = f->algo == ADK_KMEANS_LLOYD ? f->acc : f->lacc; /* lloyd: AUTO may have become it */
     f->changed = 0;
     f->ntouched = 0;
     f->pinert = 0.0;
@@ -524,13 +718,28 @@ static int estep(fit_t *f, int update)
         f->ncomp = (int64_t)f->nloc;
         f->ntight = 0;
     } else {
+        /* incremental sums need the last pass's ones (no inertia then: only the last pass's is
+         * reported, the per-iteration lines show "-") */
+        f->incr = update && f->svalid && f->incr_ok;
+        if (!f->incr) {
+            adk_racc_zero(f->lacc); /* rebuilt from every row (when update) */
+        }
+        f->nchg = 0;
         bounds_prepare(f);
         st = adk_rowsrc_pass(f->src, bounds_window, f);
         memcpy(f->bc, f->cen->c, f->k * f->d * sizeof(double));
         f->bvalid = st == ADK_OK;
+        f->svalid = st == ADK_OK && update;
+        if (update) {
+            adk_racc_merge(f->acc, f->lacc);
+        }
     }
     if (st != ADK_OK) {
         return st;
+    }
+    if (update) {
+        f->n_update++;
+        f->n_incr += f->incr;
     }
     adk_racc_addi(f->acc, f->k, f->changed);
     if (update && f->ck && f->ck->stop_wanted) { /* stop requests ride on the same allreduce */
@@ -1053,6 +1262,7 @@ static int lloyd_run(fit_t *f, const adk_kmeans_params_t *p, int run,
         f->labels[i] = -1; /* so the first iteration never counts as unchanged */
     }
     f->bvalid = 0; /* bounds go with the labels: the first pass rebuilds them */
+    f->svalid = 0; /* and so do the incremental sums */
     int strict = 0, it = 0, stopped = 0;
     if (st == ADK_OK && from) { /* the labels as they were after from->iter iterations */
         adk_centres_set(f->cen, from->prev);
@@ -1078,11 +1288,15 @@ static int lloyd_run(fit_t *f, const adk_kmeans_params_t *p, int run,
             adk_ctx_info(f->ctx, "run %d iter %3d  inertia %.10g  shift %.3e  changed %lld  %.3f s",
                          run + 1, it + 1, inertia, f->mean_var > 0 ? shift / f->mean_var : shift,
                          (long long)changed, adk_now() - t0);
-        } else if (p->verbose) {
+        } else if (p->verbose) { /* an incremental pass leaves the inertia out */
+            char in[32] = "-";
+            if (!f->incr) {
+                snprintf(in, sizeof(in), "%.10g", inertia);
+            }
             adk_ctx_info(f->ctx,
-                         "run %d iter %3d  inertia %.10g  shift %.3e  changed %lld  skipped %.4f  "
+                         "run %d iter %3d  inertia %s  shift %.3e  changed %lld  skipped %.4f  "
                          "%.3f s",
-                         run + 1, it + 1, inertia, f->mean_var > 0 ? shift / f->mean_var : shift,
+                         run + 1, it + 1, in, f->mean_var > 0 ? shift / f->mean_var : shift,
                          (long long)changed, pass_skipped(f), adk_now() - t0);
         }
         if (f->ck) {
@@ -1354,6 +1568,14 @@ static void fit_free(fit_t *f)
     adk_dist_ws_free(f->ws);
     adk_centres_free(f->cen);
     adk_racc_free(f->acc);
+    adk_racc_free(f->lacc);
+    free(f->chg_row);
+    free(f->chg_old);
+    free(f->opart);
+    free(f->xrow);
+    free(f->rs_row);
+    free(f->rs_before);
+    free(f->mark);
     adk_kmeans_state_free(f->snap);
     free(f->part);
     free(f->pcount);
@@ -1399,8 +1621,22 @@ static int fit_alloc(fit_t *f)
         f->sep = adk_malloc(k * sizeof(double));
         f->gmin = adk_malloc(ADK_DIST_CHUNK * f->ngroups * sizeof(double));
         f->bslack = bound_slack(d);
-        if (!f->ub || !f->lb || !f->xn || !f->need || !f->bc || !f->drift || !f->sep || !f->gmin) {
+        /* the incremental M-step: pending changes of at most one block and one chunk */
+        size_t nchg = (size_t)f->block + ADK_DIST_CHUNK;
+        f->chg_row = adk_malloc(nchg * sizeof(size_t));
+        f->chg_old = adk_malloc(nchg * sizeof(int32_t));
+        f->opart = adk_calloc(k * d, sizeof(double));
+        f->xrow = adk_malloc(d * sizeof(double));
+        f->rs_row = adk_malloc((size_t)f->block * sizeof(int32_t));
+        f->rs_before = adk_malloc((size_t)f->block * sizeof(int32_t));
+        f->mark = adk_calloc(k, 1);
+        if (!f->ub || !f->lb || !f->xn || !f->need || !f->bc || !f->drift || !f->sep || !f->gmin ||
+            !f->chg_row || !f->chg_old || !f->opart || !f->xrow || !f->mark || !f->rs_row ||
+            !f->rs_before) {
             st = ADK_ENOMEM;
+        }
+        if (st == ADK_OK) {
+            st = adk_racc_alloc(k * d + 1, k + 4, &f->lacc);
         }
     }
     if (st == ADK_OK) {
@@ -1550,7 +1786,9 @@ int adk_kmeans_fit_src(adk_ctx_t *ctx, const adk_kmeans_params_t *p, adk_rowsrc_
     f.n = x->n;
     f.row0 = x->row0;
     f.block = x->align;
-    f.algo = (int)adk_kmeans_algorithm_resolve((adk_kmeans_algo_t)p->algorithm, f.k, f.d);
+    /* AUTO again once the kernel is agreed (with an unknown kernel: the most it may need) */
+    f.algo = (int)adk_kmeans_algorithm_resolve((adk_kmeans_algo_t)p->algorithm, f.k, f.d, f.n,
+                                               p->kernel);
     double *init_file = NULL, *centres = NULL, *best_c = NULL;
     int32_t *best_l = NULL;
     adk_kmeans_model_t *m = NULL;
@@ -1564,6 +1802,10 @@ int adk_kmeans_fit_src(adk_ctx_t *ctx, const adk_kmeans_params_t *p, adk_rowsrc_
         int kern = from && p->kernel == ADK_KERNEL_AUTO ? from->kernel : p->kernel;
         st = adk_dist_agree_kernel(ctx, f.ws, (adk_kernel_t)kern);
     }
+    if (st == ADK_OK) {
+        f.algo = (int)adk_kmeans_algorithm_resolve((adk_kmeans_algo_t)p->algorithm, f.k, f.d, f.n,
+                                                   (int)adk_dist_ws_kernel(f.ws));
+    }
     if (st == ADK_OK && f.algo != ADK_KMEANS_LLOYD &&
         !adk_dist_bounds_supported(adk_dist_ws_kernel(f.ws))) {
         /* a kernel without a bounds variant: its labels come only from its own full pass */
@@ -1572,6 +1814,7 @@ int adk_kmeans_fit_src(adk_ctx_t *ctx, const adk_kmeans_params_t *p, adk_rowsrc_
                      adk_dist_kernel_name(adk_dist_ws_kernel(f.ws)));
         f.algo = ADK_KMEANS_LLOYD;
     }
+    f.incr_ok = !adk_rowsrc_streamed(src) || adk_rowsrc_window(src) % (size_t)f.block == 0;
     if (st == ADK_OK && !is_pp && !is_rand) {
         st = read_init_file(ctx, p->init, f.k, f.d, &init_file);
     }
@@ -1660,6 +1903,8 @@ int adk_kmeans_fit_src(adk_ctx_t *ctx, const adk_kmeans_params_t *p, adk_rowsrc_
         m->kernel = (int)adk_dist_ws_kernel(f.ws);
         m->algorithm = f.algo;
         m->skipped = f.dist_all > 0 ? 1.0 - f.dist_done / f.dist_all : 0.0;
+        m->iters_all = f.n_update;
+        m->iters_incr = f.n_incr;
         m->seed = p->seed;
         snprintf(m->init, sizeof(m->init), "%s", p->init);
         for (size_t i = 0; labels && i < f.nloc; i++) {
@@ -1694,15 +1939,19 @@ int adk_kmeans_stream_window(adk_ctx_t *ctx, const adk_kmeans_params_t *p, const
     uint64_t row_bytes = d * sizeof(double);
     /* rank 0 holds the most rows (remainders go to the lowest ranks) */
     uint64_t nmax = (uint64_t)adk_part_rows(shape->n, adk_ctx_size(ctx), 0, shape->align).count;
-    uint64_t cap = (nmax + q - 1) / q * q;
+    /* windows of whole reproducibility blocks where one fits (both are powers of two), so an
+     * accelerated fit's incremental sums find a block's rows in one window */
+    uint64_t block = (uint64_t)adk_part_align(shape->n, shape->align);
+    uint64_t u = block > q ? block : q;
+    uint64_t cap = (nmax + u - 1) / u * u;
     cap = cap > 0 ? cap : q;
     int is_pp = strcmp(p->init, "k-means++") == 0, is_rand = strcmp(p->init, "random") == 0;
     int n_init = p->n_init > 0 ? p->n_init : (is_rand ? 10 : 1);
     /* per local row: labels, k-means++'s closest distances, the best run's labels, outputs */
     uint64_t per_row = 4 + (is_pp ? 8 : 0) + (n_init > 1 ? 4 : 0) + out_bytes_per_row;
     /* an accelerated fit's bounds (fit_alloc): ub, xn, need and lb per group, per local row */
-    adk_kmeans_algo_t algo =
-        adk_kmeans_algorithm_resolve((adk_kmeans_algo_t)p->algorithm, (size_t)k, (size_t)d);
+    adk_kmeans_algo_t algo = adk_kmeans_algorithm_resolve(
+        (adk_kmeans_algo_t)p->algorithm, (size_t)k, (size_t)d, shape->n, p->kernel);
     uint64_t ng = algo == ADK_KMEANS_YINYANG && k >= 20 ? k / 10 : 1;
     if (algo != ADK_KMEANS_LLOYD) {
         per_row += 17 + 8 * ng;
@@ -1713,8 +1962,11 @@ int adk_kmeans_stream_window(adk_ctx_t *ctx, const adk_kmeans_params_t *p, const
     uint64_t ntrial = 2 + (uint64_t)log((double)k);
     uint64_t fixed = k * d * 8 * 12 + k * d * 24 + k * 64 + q * (d + k + ntrial + 4) * 8 +
                      ntrial * d * 16 + ((uint64_t)1 << 20);
-    if (algo != ADK_KMEANS_LLOYD) { /* centres the bounds refer to, drifts, group minimums */
-        fixed += k * d * 8 + k * 24 + q * ng * 8;
+    if (algo != ADK_KMEANS_LLOYD) {
+        /* centres the bounds refer to, drifts, group minimums; the incremental sums: their
+         * accumulator (4 words a value), the old partials, the pending changes and a re-sum's rows
+         * (a block and a chunk) */
+        fixed += k * d * 8 + k * 24 + q * ng * 8 + k * d * 40 + k + (block + q) * 12 + block * 8;
     }
     uint64_t base = fixed + per_row * nmax;
     if (need) {
@@ -1722,7 +1974,7 @@ int adk_kmeans_stream_window(adk_ctx_t *ctx, const adk_kmeans_params_t *p, const
     }
     if (limit == 0) {
         uint64_t r = ADK_KMEANS_STREAM_WINDOW / row_bytes / q * q;
-        r = r > q ? r : q;
+        r = r >= u ? r / u * u : (r > q ? r : q);
         *rows = (size_t)(r < cap ? r : cap);
         return ADK_OK;
     }
@@ -1736,6 +1988,7 @@ int adk_kmeans_stream_window(adk_ctx_t *ctx, const adk_kmeans_params_t *p, const
                        (unsigned long long)nmax, (unsigned long long)fixed);
     }
     uint64_t r = (limit - base) / row_bytes / q * q;
+    r = r >= u ? r / u * u : r;
     *rows = (size_t)(r < cap ? r : cap);
     return ADK_OK;
 }

@@ -31,8 +31,8 @@
  * that the kernel would give the same label; the others go through the kernel as in Lloyd. So
  * labels, centroids, inertia and n_iter are bitwise those of LLOYD with the same kernel. YINYANG
  * (Ding et al. 2015) keeps one lower bound per group of about ten centres instead of one, each
- * moved by its own group's largest drift (k < 20: one group, as HAMERLY). AUTO chooses from k and
- * d (adk_kmeans_algorithm_resolve).
+ * moved by its own group's largest drift (k < 20: one group, as HAMERLY). AUTO chooses from k, d,
+ * the rows and the kernel (adk_kmeans_algorithm_resolve).
  */
 typedef enum {
     ADK_KMEANS_AUTO = 0,
@@ -46,8 +46,14 @@ typedef enum {
 int adk_kmeans_algorithm_parse(const char *s);
 const char *adk_kmeans_algorithm_name(adk_kmeans_algo_t a);
 
-/** The algorithm AUTO stands for with k centres of width d (README "adkit-kmeans"). Local. */
-adk_kmeans_algo_t adk_kmeans_algorithm_resolve(adk_kmeans_algo_t a, size_t k, size_t d);
+/**
+ * The algorithm AUTO stands for with k centres of width d, n rows and the nearest-centre kernel
+ * @p kernel (an adk_kernel_t; ADK_KERNEL_AUTO when not yet agreed: the answer for a fused kernel)
+ * (README "adkit-kmeans": hamerly when k d >= 1024, d >= 16, n >= 1000 k and the kernel is not
+ * BLAS; lloyd otherwise). Other values are returned unchanged. Local.
+ */
+adk_kmeans_algo_t adk_kmeans_algorithm_resolve(adk_kmeans_algo_t a, size_t k, size_t d, int64_t n,
+                                               int kernel);
 
 /* A fitted model as stored in a model file (HDF5). */
 typedef struct adk_kmeans_model {
@@ -61,6 +67,8 @@ typedef struct adk_kmeans_model {
     int kernel;           /* adk_kernel_t the fit used (distances differ in the last bits) */
     int algorithm;        /* adk_kmeans_algo_t the fit used (never changes the results) */
     double skipped;       /* fit only: fraction of row-centre distances the bounds skipped */
+    int64_t iters_all;    /* fit only: Lloyd iterations over all runs */
+    int64_t iters_incr;   /* fit only: of them, those whose sums were updated incrementally */
     char init[256];       /* "k-means++", "random" or the init file spec */
     double *thresholds;   /* k values: dataset /thresholds, or NULL when not (yet) computed */
     char thr_method[256]; /* attribute "method" of /thresholds ("" when absent or unreadable) */
@@ -154,8 +162,9 @@ int adk_kmeans_fit_src(adk_ctx_t *ctx, const adk_kmeans_params_t *p, adk_rowsrc_
  * Rows per window of a streamed fit so that its data memory on any rank (the window, the per-row
  * arrays of adk_kmeans_fit_src, with p->algorithm's bounds, @p out_bytes_per_row of the caller's
  * per-row outputs, and the O(k x d) state) stays within @p limit bytes; limit 0:
- * ADK_KMEANS_STREAM_WINDOW of rows. The result is a multiple of ADK_ROWSRC_QUANTUM and at most the
- * largest rank's rows rounded up.
+ * ADK_KMEANS_STREAM_WINDOW of rows. The result is a multiple of ADK_ROWSRC_QUANTUM, and of the
+ * reproducibility block when at least one block fits (what lets hamerly and yinyang update their
+ * sums incrementally when streamed), and at most the largest rank's rows rounded up to both.
  * @param shape  the source's shape (n, d, align)
  * @param need   if not NULL: the smallest limit that fits (one quantum of rows)
  * @return ADK_OK, or ADK_EINVAL with a message when not even one quantum of rows fits. Local (the

@@ -107,6 +107,14 @@ void adk_racc_clear_real(adk_racc_t *a, size_t i)
     memset(a->buf + i * L, 0, L * sizeof(int64_t));
 }
 
+void adk_racc_merge(adk_racc_t *dst, const adk_racc_t *src)
+{
+    for (size_t i = 0; i + 1 < dst->len; i++) {
+        dst->buf[i] += src->buf[i];
+    }
+    dst->buf[dst->len - 1] |= src->buf[src->len - 1];
+}
+
 int adk_racc_allreduce(adk_ctx_t *ctx, adk_racc_t *a)
 {
     if (adk_ctx_size(ctx) > 1) {

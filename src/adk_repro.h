@@ -57,6 +57,14 @@ void adk_racc_addi(adk_racc_t *a, size_t i, int64_t v);
 void adk_racc_clear_real(adk_racc_t *a, size_t i);
 
 /**
+ * Add every slot of @p src into @p dst (reals, counters and the overflow flag): what one more
+ * rank's buffer would add in adk_racc_allreduce, so a partial sum kept aside (such as sums updated
+ * incrementally over iterations) joins a fresh one exactly. Both must have the same nreal, nint
+ * and scales. Local.
+ */
+void adk_racc_merge(adk_racc_t *dst, const adk_racc_t *src);
+
+/**
  * Sum every slot over the ranks (in place, integer MPI_SUM: exact, order-free).
  * @return ADK_OK, ADK_EMPI, or ADK_EINTERNAL when any rank's contribution broke its bound.
  * Collective.

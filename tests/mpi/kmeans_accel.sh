@@ -6,14 +6,17 @@
 # row repeated, points equidistant from two or four centres, random inits that pick duplicate rows:
 # equal centres and empty clusters), with n_init > 1, and resumed
 # from a checkpoint, and streamed window by window (--mem-limit). Every kernel this CPU runs (blas;
-# avx512 where the CPU has it); the avx2 kernel, without a bounds variant, runs lloyd with a
-# warning. Each case runs at one or two rank counts, together all of them (the time budget); less
-# under the sanitizers (ADK_SANITIZED=1).
+# avx512 and avx2 where the CPU has them). The cluster sums are updated incrementally (only the
+# blocks whose rows change cluster are summed again) in every iteration but a run's first: each
+# case checks that they were, and a streamed fit whose windows are smaller than a reproducibility
+# block checks that it falls back to full sums (same bits). Each case runs at one or two rank
+# counts, together all of them (the time budget); less under the sanitizers (ADK_SANITIZED=1).
 . "$ADK_SRCDIR/tests/mpi/lib.sh"
 KM=$BIN/adkit-kmeans
 export OMPI_MCA_odls_base_sigkill_timeout=0
 
 KERNELS=blas
+grep -q avx2 /proc/cpuinfo 2>/dev/null && grep -q fma /proc/cpuinfo && KERNELS="$KERNELS avx2"
 grep -q avx512f /proc/cpuinfo 2>/dev/null && KERNELS="$KERNELS avx512"
 
 D=$WORK/data.h5
@@ -39,6 +42,10 @@ with h5py.File(sys.argv[1], "w") as f:
     # cluster are decided by rounding; only bounds with a margin for that rounding stay exact
     f["cancel"] = np.concatenate([s * 1e4 + 1e-5 * rng.standard_normal((300, 4))
                                   for s in (-1.0, 1.0)])
+    # enough rows (140,000) for reproducibility blocks of 512 rows, twice a distance chunk
+    c = rng.uniform(-3, 3, size=(6, 2))
+    f["big"] = np.concatenate([cc + 1.5 * rng.standard_normal((140000 // 6 + 1, 2))
+                               for cc in c])[:140000]
 PY
     notok "making the test data"
     comment_file "$WORK/py.out"
@@ -77,9 +84,23 @@ if [ "$SAN" = 1 ]; then # one kernel there: the widest (rows selected one by one
     eval "KERNELS=\${$#}"
 fi
 
-# [ALGS=...] acc TAG RANKS INPUT OPTS...: lloyd on $R1 ranks, then each of ALGS (hamerly) on each
-# of RANKS, for every kernel; the skipped fractions are kept in $WORK/TAG-KERN.skip
+# incremental WHAT OUT RUNS: the fit's output OUT says that all its iterations but the first of
+# each of its RUNS runs updated the cluster sums incrementally (RUNS "none": that none did)
+incremental() {
+    _l=$(sed -n 's/.*incremental sums \([0-9]*\) of \([0-9]*\) iterations.*/\1 \2/p' "$2")
+    if [ "$3" = none ]; then
+        check "$1: no incremental sums (full sums every iteration)" test "${_l% *}" = 0
+    else
+        check "$1: incremental sums in all iterations but the first of each of $3 runs ($_l)" \
+            test -n "$_l" -a "$((${_l#* } - ${_l% *}))" = "$3"
+    fi
+}
+
+# [ALGS=...] [RUNS=...] acc TAG RANKS INPUT OPTS...: lloyd on $R1 ranks, then each of ALGS (hamerly)
+# on each of RANKS, for every kernel; the skipped fractions are kept in $WORK/TAG-KERN.skip; RUNS:
+# the number of runs (--n-init: 1)
 acc() {
+    _incr=${RUNS:-1}
     _t=$1
     _nps=$2
     _in=$3
@@ -104,6 +125,7 @@ acc() {
                 fi
                 sed -n "s/.*algorithm $_a  distances skipped \([0-9.]*\).*/\1/p" "$WORK/out" \
                     >>"$WORK/$_t-$_k.skip"
+                incremental "$_t $_k $_a np=$np" "$WORK/out" "$_incr"
                 same "$_t" "$_k" "$_a np=$np" "$_m.h5" "$_m-a.h5"
             done
         done
@@ -128,18 +150,19 @@ LATE="--k 12 --init random --n-init 2 --seed 4 --tol 0"
 # the first kernel at the first and last rank counts, the others (avx512) at every one
 KALL=$KERNELS
 KERNELS=${KALL%% *}
-acc late "$(nth 1 4)" "$D:/late" $LATE
+RUNS=2 acc late "$(nth 1 4)" "$D:/late" $LATE
 KERNELS=${KALL#"$KERNELS"}
-[ -n "$KERNELS" ] && acc late "$ALL" "$D:/late" $LATE
+[ -n "$KERNELS" ] && RUNS=2 acc late "$ALL" "$D:/late" $LATE
 KERNELS=$KALL
 skipped late 0.3
 acc grid "$(nth 1)" "$D:/grid" --k 4 --init "$D:/grid_init" --tol 0
-acc grid-rand "$(nth 3)" "$D:/grid" --k 10 --init random --n-init 4 --seed 2 --tol 0
+RUNS=4 acc grid-rand "$(nth 3)" "$D:/grid" --k 10 --init random --n-init 4 --seed 2 --tol 0
 [ "$SAN" = 1 ] || acc grid3 "$(nth 2)" "$D:/grid3" --k 6 --init "$D:/grid3_init" --tol 0
-# yinyang's groups need k >= 20: groups of 10 centres, one with ties and relocations
+# yinyang's groups need k >= 20: groups of 10 centres, one with ties and relocations (grid24: in
+# iterations 2 and 3 of both runs, so relocation meets incremental sums)
 [ "$SAN" = 1 ] || ALGS=yinyang acc late30 "$(nth 1 4)" "$D:/late" --k 30 --init random --n-init 1 --seed 5 --tol 0
 [ "$SAN" = 1 ] || skipped late30 0.3
-ALGS=yinyang acc grid24 "$(nth 3)" "$D:/grid" --k 24 --init random --n-init 2 --seed 6 --tol 0
+ALGS=yinyang RUNS=2 acc grid24 "$(nth 3)" "$D:/grid" --k 24 --init random --n-init 2 --seed 6 --tol 0
 acc cancel "$(nth 1 4)" "$D:/cancel" --k 8 --init random --n-init 1 --seed 3 --tol 0 --max-iter 40
 
 # Streamed (--mem-limit at the smallest window, one 256-row distance chunk: 5 to 13 windows per
@@ -154,6 +177,7 @@ for np in $(nth 2 4); do
             --out "$_m.h5" --assign "$_m-a.h5" $LATE "$D:/late" >"$WORK/out" 2>&1; then
             check "late streamed $_k np=$np: windows of one chunk" \
                 grep -q "^streaming .*: windows of 256 rows" "$WORK/out"
+            incremental "late streamed $_k np=$np" "$WORK/out" 2
             same late "$_k" "hamerly --mem-limit $_lim np=$np" "$_m.h5" "$_m-a.h5"
         else
             notok "late streamed $_k np=$np: adkit-kmeans failed"
@@ -162,23 +186,42 @@ for np in $(nth 2 4); do
     done
 done
 
-# The avx2 kernel has no bounds variant: hamerly warns and runs lloyd, whose bits are the avx512
-# kernel's (the two kernels sum alike).
-if grep -q avx2 /proc/cpuinfo 2>/dev/null && [ "$SAN" != 1 ]; then
-    np=$(nth 2)
-    if run_np "$np" "$KM" --quiet --algorithm hamerly --kernel avx2 --out "$WORK/av.h5" \
-        --assign "$WORK/av-a.h5" $LATE "$D:/late" >"$WORK/out" 2>&1; then
-        check "hamerly with avx2: a warning that lloyd runs instead" \
-            grep -q "warning: --algorithm hamerly has no variant for the avx2 kernel: lloyd instead" \
-            "$WORK/out"
-        check "hamerly with avx2: the model says lloyd" test "$(h5attr "$WORK/av.h5" / algorithm)" = lloyd
-        case " $KERNELS " in
-        *" avx512 "*) same late avx512 "avx2 hamerly np=$np" "$WORK/av.h5" "$WORK/av-a.h5" ;;
-        esac
-    else
-        notok "hamerly with avx2 np=$np: adkit-kmeans failed"
-        comment_file "$WORK/out"
-    fi
+# Reproducibility blocks of 512 rows (140,000 rows): streamed in windows of one 256-row chunk (the
+# smallest --mem-limit) a block spans two windows and the sums are full every iteration; 256 rows
+# more make windows of one block, and the sums are incremental again (a memory limit between
+# is rounded down to whole blocks). Both give in-memory lloyd's bits. The widest kernel, two rank
+# counts; not under the sanitizers (the time budget).
+set -- $KERNELS
+eval "kw=\${$#}"
+BIG="--k 6 --init random --n-init 1 --seed 3 --max-iter 25"
+if [ "$SAN" = 1 ]; then
+    :
+elif run_np "$R1" "$KM" --quiet --algorithm lloyd --kernel "$kw" --out "$WORK/big-$kw-lloyd.h5" \
+    --assign "$WORK/big-$kw-lloyd-a.h5" $BIG "$D:/big" >"$WORK/out" 2>&1; then
+    for np in $(nth 2 3); do
+        _lim=$(run_np "$np" "$KM" --algorithm hamerly --mem-limit 1 --out "$WORK/never.h5" \
+            --assign "$WORK/never-a.h5" $BIG "$D:/big" 2>&1 | sed -n 's/.*the fit needs \([0-9]*\) bytes per rank.*/\1/p' |
+            head -n 1)
+        for _x in 0 256 512; do
+            _m=$WORK/big-stream-$np-$_x
+            if run_np "$np" "$KM" --algorithm hamerly --kernel "$kw" \
+                --mem-limit "$((${_lim:-0} + _x * 16))" --out "$_m.h5" --assign "$_m-a.h5" \
+                $BIG "$D:/big" >"$WORK/out" 2>&1; then
+                _w=$((_x == 0 ? 256 : 512)) # 768 rows fit: whole blocks, 512
+                check "big streamed np=$np +$_x rows: windows of $_w rows" \
+                    grep -q "^streaming .*: windows of $_w rows" "$WORK/out"
+                incremental "big streamed np=$np windows of $_w" "$WORK/out" \
+                    "$([ "$_x" = 0 ] && echo none || echo 1)"
+                same big "$kw" "hamerly streamed np=$np windows of $_w" "$_m.h5" "$_m-a.h5" big
+            else
+                notok "big streamed np=$np +$_x: adkit-kmeans failed"
+                comment_file "$WORK/out"
+            fi
+        done
+    done
+else
+    notok "big: the lloyd reference run failed"
+    comment_file "$WORK/out"
 fi
 
 # A hamerly fit stopped at an iteration boundary and resumed on another rank count (the bounds are
@@ -197,6 +240,10 @@ for _k in $kw; do
         --n-init 2 --seed 4 --tol 0 --resume "$ck" --out "$WORK/ck.m.h5" \
         --assign "$WORK/ck.a.h5" "$D:/late" >"$WORK/out" 2>&1; then
         same "late resumed" "$_k" "hamerly np=$last" "$WORK/ck.m.h5" "$WORK/ck.a.h5" late
+        # run 2 resumed after 7 of its iterations: a full pass rebuilds the labels and the sums
+        _l=$(sed -n 's/.*incremental sums \([0-9]*\) of \([0-9]*\) iterations.*/\1 \2/p' "$WORK/out")
+        check "late resumed $_k: incremental sums after the first resumed iteration ($_l)" \
+            test -n "$_l" -a "${_l% *}" -gt 0 -a "$((${_l#* } - ${_l% *}))" = 1
         rm -f "$WORK/ck.m.h5" "$WORK/ck.a.h5"
     else
         notok "late $_k: the resumed hamerly fit failed"

@@ -498,8 +498,10 @@ static void keep_bounds(void *ud, size_t first, size_t count, const double *rows
 /*
  * The selective driver (accelerated Lloyd): computed rows get Lloyd's label and minimum bit for
  * bit, the rows handed on are the staged rows, group minimums match brute force over the other
- * centres, and with AVX-512 exactly the needed rows are computed (BLAS: whole chunks). Several
- * panel counts (k 7, 13, 50), three groups and one (AVX-512: fused), row starts that split chunks.
+ * centres, and with AVX-512 and AVX2 exactly the needed rows are computed (BLAS: whole chunks).
+ * Several panel counts (k 7, 13, 50), three groups and one (AVX-512: fused), row starts that split
+ * chunks; sparse: chunks without a needed row are not handed on, and the computed rows' staging
+ * is still right.
  */
 static void test_nearest_bounds(void)
 {
@@ -529,20 +531,28 @@ static void test_nearest_bounds(void)
         adk_centres_alloc(k, d, &c);
         adk_dist_ws_alloc(k, d, &ws);
         adk_centres_set(c, cc);
-        for (int kern = ADK_KERNEL_BLAS; kern <= ADK_KERNEL_AVX512; kern++) {
+        for (int run = 0; run < 6; run++) {
+            int kern = ADK_KERNEL_BLAS + run / 2, sparse = run % 2;
             adk_kernel_t used = adk_dist_ws_set_kernel(ws, (adk_kernel_t)kern);
             adk_dist_nearest(ws, c, xs, n, 100, l1, b1);
             bounds_t st = {l2, b2, gm, rows, d, ng};
-            adk_dist_nearest_bounds(ws, c, x, n, 100, shift, need, ng, grp, scratch, keep_bounds,
-                                    &st);
-            CU_ASSERT(memcmp(xs, rows, n * d * sizeof(double)) == 0);
+            for (size_t i = 0; i < n; i++) {
+                l2[i] = -2; /* never handed on */
+            }
+            adk_dist_nearest_bounds(ws, c, x, n, 100, shift, need, sparse, ng, grp, scratch,
+                                    keep_bounds, &st);
+            if (!sparse) {
+                CU_ASSERT(memcmp(xs, rows, n * d * sizeof(double)) == 0);
+            }
             int bad = 0, computed = 0;
             for (size_t i = 0; i < n; i++) {
+                bad += sparse ? (i < 156) != (l2[i] == -2) : l2[i] == -2; /* chunk 0: no need */
                 if (l2[i] < 0) {
                     bad += need[i] != 0; /* a needed row was not computed */
                     continue;
                 }
                 computed++;
+                bad += memcmp(xs + i * d, rows + i * d, d * sizeof(double)) != 0;
                 bad += l2[i] != l1[i] || b2[i] != b1[i];
                 double want[3] = {INFINITY, INFINITY, INFINITY};
                 for (size_t j = 0; j < k; j++) {
@@ -561,7 +571,7 @@ static void test_nearest_bounds(void)
                 }
             }
             CU_ASSERT_EQUAL(bad, 0);
-            if (used == ADK_KERNEL_AVX512) { /* only what was asked for */
+            if (used == ADK_KERNEL_AVX512 || used == ADK_KERNEL_AVX2) { /* only what was asked */
                 size_t want = 0;
                 for (size_t i = 0; i < n; i++) {
                     want += need[i] != 0;

@@ -167,6 +167,35 @@ static void test_parameter_checks(void)
     adk_rows_free(x);
 }
 
+/* The rule README "adkit-kmeans" states for --algorithm auto, at its edges; explicit algorithms
+ * are kept whatever the shape. */
+static void test_auto_rule(void)
+{
+    const int64_t n = 2000000;
+    CU_ASSERT_EQUAL(adk_kmeans_algorithm_resolve(ADK_KMEANS_AUTO, 64, 32, n, ADK_KERNEL_AVX512),
+                    ADK_KMEANS_HAMERLY);
+    CU_ASSERT_EQUAL(adk_kmeans_algorithm_resolve(ADK_KMEANS_AUTO, 64, 32, n, ADK_KERNEL_AVX2),
+                    ADK_KMEANS_HAMERLY);
+    CU_ASSERT_EQUAL(adk_kmeans_algorithm_resolve(ADK_KMEANS_AUTO, 64, 32, n, ADK_KERNEL_AUTO),
+                    ADK_KMEANS_HAMERLY);
+    CU_ASSERT_EQUAL(adk_kmeans_algorithm_resolve(ADK_KMEANS_AUTO, 64, 16, 64000, ADK_KERNEL_AVX2),
+                    ADK_KMEANS_HAMERLY); /* k d = 1024, d = 16, n = 1000 k: just in */
+    CU_ASSERT_EQUAL(adk_kmeans_algorithm_resolve(ADK_KMEANS_AUTO, 64, 32, n, ADK_KERNEL_BLAS),
+                    ADK_KMEANS_LLOYD);
+    CU_ASSERT_EQUAL(adk_kmeans_algorithm_resolve(ADK_KMEANS_AUTO, 63, 16, n, ADK_KERNEL_AVX512),
+                    ADK_KMEANS_LLOYD); /* k d = 1008 */
+    CU_ASSERT_EQUAL(adk_kmeans_algorithm_resolve(ADK_KMEANS_AUTO, 128, 15, n, ADK_KERNEL_AVX512),
+                    ADK_KMEANS_LLOYD); /* d < 16 */
+    CU_ASSERT_EQUAL(adk_kmeans_algorithm_resolve(ADK_KMEANS_AUTO, 64, 16, 63999, ADK_KERNEL_AVX2),
+                    ADK_KMEANS_LLOYD); /* fewer than 1000 rows a centre */
+    CU_ASSERT_EQUAL(adk_kmeans_algorithm_resolve(ADK_KMEANS_AUTO, 16, 2, n, ADK_KERNEL_AVX512),
+                    ADK_KMEANS_LLOYD);
+    CU_ASSERT_EQUAL(adk_kmeans_algorithm_resolve(ADK_KMEANS_YINYANG, 2, 2, 10, ADK_KERNEL_BLAS),
+                    ADK_KMEANS_YINYANG);
+    CU_ASSERT_EQUAL(adk_kmeans_algorithm_resolve(ADK_KMEANS_LLOYD, 64, 32, n, ADK_KERNEL_AVX512),
+                    ADK_KMEANS_LLOYD);
+}
+
 int main(int argc, char **argv)
 {
     static const adk_test_t tests[] = {
@@ -174,6 +203,7 @@ int main(int argc, char **argv)
         {"k = 1 gives the mean and total sum of squares", test_k1_is_the_mean},
         {"model file round trip and predict", test_model_file_and_predict},
         {"parameter checks", test_parameter_checks},
+        {"the rule of --algorithm auto", test_auto_rule},
         {NULL, NULL}};
     return adk_test_main(argc, argv, "adk_kmeans", tests);
 }
