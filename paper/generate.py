@@ -364,7 +364,7 @@ def kmeans_fit(R, O):
     O.m("FitNoise", noise, s)
     O.m("FitReps", reps, s)
     alg, kern, _, ratio, tgt, status = f.search(ws(
-        r"adkit's best is ([A-Za-z-]+) with the ([A-Za-z0-9-]+) kernel, ([0-9.]+) s = "
+        r"adkit's best is ([A-Za-z-]+(?: \([a-z]+\))?) with the ([A-Za-z0-9-]+) kernel, ([0-9.]+) s = "
         r"\*\*([0-9.]+)x \(target ([0-9.]+)x: (not met|met)\)"), "summary: adkit's best fit")
     O.m("FitTarget", tgt, s)
     O.m("FitTargetStatus", status, s)
@@ -402,7 +402,8 @@ def kmeans_fit(R, O):
     O.tables["tab-fit.tex"] = body
     for alg, kern, name in (("lloyd", "avx512", "LloydAvx"), ("hamerly", "avx512", "HamerlyAvx"),
                             ("yinyang", "avx512", "YinyangAvx"), ("lloyd", "blas", "LloydBlas"),
-                            ("hamerly", "blas", "HamerlyBlas")):
+                            ("hamerly", "blas", "HamerlyBlas"), ("lloyd", "avx2", "LloydAvxTwo"),
+                            ("hamerly", "avx2", "HamerlyAvxTwo")):
         key = ("adkit, 2 ranks", alg, kern)
         O.m("Fit%s" % name, ta.num(key, "fit s", cols=(0, 1, 2)), s)
         O.m("Fit%sRatio" % name, number(s, "field 'vs scikit-learn best'", ta.cell(
