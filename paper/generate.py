@@ -37,31 +37,15 @@ def fail(where, what):
 # --- LaTeX formatting -----------------------------------------------------------------------
 
 
+# Characters of result files that LaTeX needs written otherwise.
+TEX_CHARS = {"\\": "\\textbackslash{}", "~": "\\textasciitilde{}", "^": "\\textasciicircum{}",
+             "σ": "$\\sigma$", "≥": "$\\geq$", "≤": "$\\leq$", "–": "--", "×": "$\\times$"}
+TEX_CHARS.update({ch: "\\" + ch for ch in "&%$#_{}"})
+
+
 def tex_escape(s):
     """Plain text (from a result file) as LaTeX text."""
-    out = []
-    for ch in s:
-        if ch in "&%$#_{}":
-            out.append("\\" + ch)
-        elif ch == "\\":
-            out.append("\\textbackslash{}")
-        elif ch == "~":
-            out.append("\\textasciitilde{}")
-        elif ch == "^":
-            out.append("\\textasciicircum{}")
-        elif ch == "σ":
-            out.append("$\\sigma$")
-        elif ch == "≥":
-            out.append("$\\geq$")
-        elif ch == "≤":
-            out.append("$\\leq$")
-        elif ch == "–":
-            out.append("--")
-        elif ch == "×":
-            out.append("$\\times$")
-        else:
-            out.append(ch)
-    s = "".join(out)
+    s = "".join(TEX_CHARS.get(ch, ch) for ch in s)
     # inline code and bold markers of Markdown
     s = re.sub(r"`([^`]*)`", r"\\texttt{\1}", s)
     s = re.sub(r"\*\*([^*]*)\*\*", r"\\textbf{\1}", s)
