@@ -99,6 +99,8 @@ typedef struct {
     int svalid;         /* lacc holds the sums and counts of the current labels */
     int incr_ok;        /* no reproducibility block crosses a window (always so in memory) */
     int incr;           /* this pass updates lacc incrementally */
+    int incr_always;    /* ADK_KMEANS_INCR_ALWAYS (tests): whenever lacc is valid */
+    int64_t prev_changed; /* labels the last pass changed, all ranks */
     const double *wx;   /* the rows of the window being visited */
     size_t *chg_row;    /* local rows whose label changed, their blocks not yet re-summed */
     int32_t *chg_old;   /* their labels before */
@@ -720,7 +722,11 @@ static int estep(fit_t *f, int update)
     } else {
         /* incremental sums need the last pass's ones (no inertia then: only the last pass's is
          * reported, the per-iteration lines show "-") */
-        f->incr = update && f->svalid && f->incr_ok;
+        /* ... and only when few rows change: each changed row re-sums its block's partials of
+         * two clusters twice (labels before and after), so with more than n/k changes (the
+         * last pass's, agreed) one full pass costs less; the sums are the same bits either way */
+        f->incr = update && f->svalid && f->incr_ok &&
+                  (f->incr_always || f->prev_changed * (int64_t)f->k < f->n);
         if (!f->incr) {
             adk_racc_zero(f->lacc); /* rebuilt from every row (when update) */
         }
@@ -750,6 +756,7 @@ static int estep(fit_t *f, int update)
     adk_racc_addi(f->acc, f->k + 3, f->ntight);
     st = adk_racc_allreduce(f->ctx, f->acc); /* accounted as MPI by adk_ctx */
     if (st == ADK_OK) {
+        f->prev_changed = adk_racc_geti(f->acc, f->k);
         f->dist_done += (double)adk_racc_geti(f->acc, f->k + 2) * (double)f->k +
                         (double)adk_racc_geti(f->acc, f->k + 3);
         f->dist_all += (double)f->n * (double)f->k;
@@ -1621,6 +1628,7 @@ static int fit_alloc(fit_t *f)
         f->sep = adk_malloc(k * sizeof(double));
         f->gmin = adk_malloc(ADK_DIST_CHUNK * f->ngroups * sizeof(double));
         f->bslack = bound_slack(d);
+        f->incr_always = getenv("ADK_KMEANS_INCR_ALWAYS") != NULL;
         /* the incremental M-step: pending changes of at most one block and one chunk */
         size_t nchg = (size_t)f->block + ADK_DIST_CHUNK;
         f->chg_row = adk_malloc(nchg * sizeof(size_t));

@@ -84,6 +84,12 @@ if [ "$SAN" = 1 ]; then # one kernel there: the widest (rows selected one by one
     eval "KERNELS=\${$#}"
 fi
 
+# The sums are incremental only after a pass that changed fewer than n/k labels (else a full pass
+# is cheaper); these small fits change many, so the test hook makes every pass after a run's
+# first incremental, as the cases below expect; the rule itself is tested at the end.
+ADK_KMEANS_INCR_ALWAYS=1
+export ADK_KMEANS_INCR_ALWAYS
+
 # incremental WHAT OUT RUNS: the fit's output OUT says that all its iterations but the first of
 # each of its RUNS runs updated the cluster sums incrementally (RUNS "none": that none did)
 incremental() {
@@ -247,6 +253,32 @@ for _k in $kw; do
         rm -f "$WORK/ck.m.h5" "$WORK/ck.a.h5"
     else
         notok "late $_k: the resumed hamerly fit failed"
+        comment_file "$WORK/out"
+    fi
+done
+
+# Without the hook: the iterations whose sums were incremental are exactly those after a pass that
+# changed fewer than n/k labels (from the progress lines), the first of each run never; the bits
+# are still lloyd's.
+unset ADK_KMEANS_INCR_ALWAYS
+for np in $(nth 1 3); do
+    _m=$WORK/rule-$kw-$np
+    if run_np "$np" "$KM" --algorithm hamerly --kernel "$kw" --out "$_m.h5" --assign "$_m-a.h5" \
+        $LATE "$D:/late" >"$WORK/out" 2>&1; then
+        _want=$(awk '/ rows x .* features, k = / { n = $2; k = $9 + 0 }
+            $1 == "run" && $3 == "iter" {
+                for (i = 4; i < NF; i++) if ($i == "changed") c[$2, $4 + 0] = $(i + 1)
+                last[$2] = $4 + 0 }
+            END { w = 0; full = 0
+                for (r in last) for (t = 2; t <= last[r]; t++) {
+                    if (c[r, t - 1] * k < n) w++; else full++ }
+                print w, full }' "$WORK/out")
+        _l=$(sed -n 's/.*incremental sums \([0-9]*\) of \([0-9]*\) iterations.*/\1/p' "$WORK/out")
+        check "late $kw np=$np without the hook: incremental in the iterations the rule picks (want ${_want% *}, full after many changes ${_want#* }; got $_l)" \
+            test -n "$_l" -a "$_l" = "${_want% *}" -a "${_want#* }" -gt 0
+        same late "$kw" "hamerly np=$np, the full/incremental rule" "$_m.h5" "$_m-a.h5"
+    else
+        notok "late $kw np=$np: hamerly without the hook failed"
         comment_file "$WORK/out"
     fi
 done
