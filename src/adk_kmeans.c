@@ -94,24 +94,24 @@ typedef struct {
      * add_row, and swapped in: old image out, new image in, exactly. Rows that keep their cluster
      * touch nothing, and lacc is merged into acc before the iteration's one allreduce.
      */
-    adk_racc_t *lacc;   /* as acc: this rank's block sums and counts of the current labels */
-    adk_racc_t *sacc;   /* where a full pass puts block sums and counts: acc (lloyd) or lacc */
-    int svalid;         /* lacc holds the sums and counts of the current labels */
-    int incr_ok;        /* no reproducibility block crosses a window (always so in memory) */
-    int incr;           /* this pass updates lacc incrementally */
-    int incr_always;    /* ADK_KMEANS_INCR_ALWAYS (tests): whenever lacc is valid */
+    adk_racc_t *lacc;     /* as acc: this rank's block sums and counts of the current labels */
+    adk_racc_t *sacc;     /* where a full pass puts block sums and counts: acc (lloyd) or lacc */
+    int svalid;           /* lacc holds the sums and counts of the current labels */
+    int incr_ok;          /* no reproducibility block crosses a window (always so in memory) */
+    int incr;             /* this pass updates lacc incrementally */
+    int incr_always;      /* ADK_KMEANS_INCR_ALWAYS (tests): whenever lacc is valid */
     int64_t prev_changed; /* labels the last pass changed, all ranks */
-    const double *wx;   /* the rows of the window being visited */
-    size_t *chg_row;    /* local rows whose label changed, their blocks not yet re-summed */
-    int32_t *chg_old;   /* their labels before */
-    size_t nchg;        /* at most a block and a chunk of them */
-    double *opart;      /* k x d: a block's partials under the labels before */
-    double *xrow;       /* d: one centred row */
-    int32_t *rs_row;    /* block: the rows a re-sum adds (offsets in the block) */
-    int32_t *rs_before; /* block: their labels before */
-    uint8_t *mark;      /* k: the clusters of the block being re-summed */
-    int64_t n_update;   /* Lloyd iterations of the fit (M-step passes) */
-    int64_t n_incr;     /* of them, those whose sums were updated incrementally */
+    const double *wx;     /* the rows of the window being visited */
+    size_t *chg_row;      /* local rows whose label changed, their blocks not yet re-summed */
+    int32_t *chg_old;     /* their labels before */
+    size_t nchg;          /* at most a block and a chunk of them */
+    double *opart;        /* k x d: a block's partials under the labels before */
+    double *xrow;         /* d: one centred row */
+    int32_t *rs_row;      /* block: the rows a re-sum adds (offsets in the block) */
+    int32_t *rs_before;   /* block: their labels before */
+    uint8_t *mark;        /* k: the clusters of the block being re-summed */
+    int64_t n_update;     /* Lloyd iterations of the fit (M-step passes) */
+    int64_t n_incr;       /* of them, those whose sums were updated incrementally */
 } fit_t;
 
 void adk_kmeans_params_default(adk_kmeans_params_t *p)
