@@ -267,6 +267,13 @@ class Out:
         self.names.add(name)
         self.macros.append((name, value, src))
 
+    def ms(self, names, values, src=None):
+        """One macro per name, the values in the same order (a search's groups)."""
+        if len(names) != len(values):
+            raise SystemExit("%s: %d macro names for %d values" % (PROG, len(names), len(values)))
+        for name, value in zip(names, values):
+            self.m(name, value, src)
+
 
 def ws(s):
     """A regex fragment: spaces in PATTERN match any whitespace run (line breaks in prose)."""
@@ -321,15 +328,10 @@ def lloyd(R, O):
     O.m("LloydFloor", floor, s)
     (core,) = f.search(r"OpenBLAS core used by numpy: ([A-Za-z0-9]+)", "OpenBLAS core")
     O.m("LloydOpenblasCore", core, s)
-    a, b, shard, over, budget = f.search(ws(
+    O.ms(("LloydRssA", "LloydRssB", "LloydShard", "LloydOverhead", "LloydMemBudget"), f.search(ws(
         r"Peak resident memory per rank, avx512 \([0-9]+ iterations\): ([0-9]+) and ([0-9]+) "
         r"MiB; the shard of the data is ([0-9]+) MiB per rank, so the overhead is ([0-9]+) MiB "
-        r"\(budget ([0-9]+) MiB\)"), "peak memory of the avx512 runs")
-    O.m("LloydRssA", a, s)
-    O.m("LloydRssB", b, s)
-    O.m("LloydShard", shard, s)
-    O.m("LloydOverhead", over, s)
-    O.m("LloydMemBudget", budget, s)
+        r"\(budget ([0-9]+) MiB\)"), "peak memory of the avx512 runs"), s)
     for name, kern in (("Avx", "avx512"), ("AvxTwo", "avx2")):
         tgt, met = f.search(ws(r"Target: adkit's %s kernel <= ([0-9.]+)x scikit-learn's seconds "
                                r"per iteration: (met|not met)") % kern, "%s target" % kern)
@@ -646,15 +648,11 @@ def scaling(R, O):
     O.m("ModelD", d, s)
     O.m("ModelK", k, s)
     O.m("ModelPmax", group(pmax), s)
-    alpha, bw, ralpha, rbw, rpn = model.search(ws(
-        r"between nodes: latency alpha = ([0-9.]+) us, link bandwidth ([0-9.]+) GB/s.*?"
-        r"within a node: latency ([0-9.]+) us, copy bandwidth ([0-9.]+) GB/s per rank.*?"
-        r"([0-9]+) ranks per node"), "model parameters")
-    O.m("ModelAlpha", alpha, s)
-    O.m("ModelBandwidth", bw, s)
-    O.m("ModelNodeAlpha", ralpha, s)
-    O.m("ModelNodeBandwidth", rbw, s)
-    O.m("ModelRanksPerNode", rpn, s)
+    O.ms(("ModelAlpha", "ModelBandwidth", "ModelNodeAlpha", "ModelNodeBandwidth",
+          "ModelRanksPerNode"), model.search(ws(
+              r"between nodes: latency alpha = ([0-9.]+) us, link bandwidth ([0-9.]+) GB/s.*?"
+              r"within a node: latency ([0-9.]+) us, copy bandwidth ([0-9.]+) GB/s per rank.*?"
+              r"([0-9]+) ranks per node"), "model parameters"), s)
     (mem,) = model.search(r"memory ([0-9]+) GB per rank", "model memory per rank")
     O.m("ModelMemPerRank", mem, s)
     mt = model.table("phase", after=r"^## Where each phase stops scaling")
