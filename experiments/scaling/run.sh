@@ -7,7 +7,9 @@
 #   experiments/scaling/run.sh BUILD_DIR [strong|weak|all]      (default: all)
 #
 # Phases (one CSV row per phase and rank count; README.md says what each number means):
-#   kmeans     seconds per Lloyd iteration: adkit-kmeans --init random --n-init 1 --tol 0 run for
+#   kmeans     seconds per Lloyd iteration: adkit-kmeans --algorithm KM_ALGO (lloyd: every
+#              iteration does the same work; auto would pick hamerly at the recorded size, whose
+#              iterations do not) --init random --n-init 1 --tol 0 run for
 #              ITERS_LO and for ITERS iterations, (HI - LO) / (iterations difference), so reading,
 #              initialisation, the final assignment and the commit cancel; the same start at every
 #              rank count, so every iteration does the same work
@@ -25,7 +27,7 @@
 # identical: strong scaling, whether the phase's outputs (centroids and labels, thresholds,
 # epsilon, embedding) are the bits of the first rank count of RANKS ("ref"): 1 or 0.
 #
-# env: N (200000) D (32) K (64) ITERS (12) ITERS_LO (2) RANKS ("1 2") REPS (3)
+# env: N (200000) D (32) K (64) KM_ALGO (lloyd) ITERS (12) ITERS_LO (2) RANKS ("1 2") REPS (3)
 #      NPR (N / 2: weak scaling rows per rank) TSNE_N (4000) TSNE_NPR (TSNE_N / 2)
 #      TSNE_ITERS (400) TSNE_ITERS_LO (300) OUTDIR (experiments/results/scaling) DATE (today, UTC)
 #      MPIEXEC (mpiexec) MPIFLAGS (e.g. "--bind-to core") PLOT (1) MODEL (1) WORK (scratch dir)
@@ -51,6 +53,7 @@ SRC=$(cd "$HERE/../.." && pwd)
 N=${N:-200000}
 D=${D:-32}
 K=${K:-64}
+KM_ALGO=${KM_ALGO:-lloyd}
 ITERS=${ITERS:-12}
 ITERS_LO=${ITERS_LO:-2}
 RANKS=${RANKS:-"1 2"}
@@ -201,7 +204,7 @@ measure() {
     _w=$WORK
     {
         for it in "$ITERS_LO" "$ITERS"; do
-            echo "adkit-kmeans --timings --quiet --k $K --init random --n-init 1 --seed 1" \
+            echo "adkit-kmeans --timings --quiet --algorithm $KM_ALGO --k $K --init random --n-init 1 --seed 1" \
                 "--max-iter $it --tol 0 --force --out '$_w/m$it.h5' --assign '$_w/a$it.h5'" \
                 "'$_w/data-$_tag.h5:/data'"
         done
