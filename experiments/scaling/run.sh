@@ -21,7 +21,7 @@
 # Every number comes from the programs' --timings attributes on their HDF5 outputs (read with
 # tests/tools/adk-h5cmp): seconds = mean over ranks of (I/O + compute + MPI) = each rank's wall
 # time from start to the output's commit, which ends in a collective, so it is the max over
-# ranks to within the commit; io_s, mpi_s, compute_s are max over ranks; bytes_sent is the max
+# ranks to within the commit (per iteration: compute + MPI, see acct); io_s, mpi_s, compute_s are max over ranks; bytes_sent is the max
 # over ranks of the payload handed to MPI. REPS repetitions, medians (seconds_min/max: range).
 # A rank count above this machine's cores is marked oversubscribed=1: correctness and bytes only.
 # identical: strong scaling, whether the phase's outputs (centroids and labels, thresholds,
@@ -120,14 +120,18 @@ mpirun_np() { # NP CMD...: the program under the launcher
 attr() { # FILE OBJ NAME
     "$H5CMP" attr "$1" "$2" "$3" || die "no attribute $3 on $2 of $1"
 }
-# The run's accounting from FILE's attributes: "seconds io_s mpi_s compute_s bytes bytes_total"
+# The run's accounting from FILE's attributes: "seconds io_s mpi_s compute_s bytes bytes_total".
+# acct FILE iter: seconds without the I/O, for the runs differenced into one iteration: an
+# iteration reads and writes nothing, and the I/O of the two runs (the same reads and writes)
+# only adds its run-to-run spread, which at 4,000,000 x 32 was +-0.04 s per iteration.
 acct() {
     _v=
     for _a in timings_io_mean timings_compute_mean timings_mpi_mean timings_io_max timings_mpi_max \
         timings_compute_max bytes_sent_max bytes_sent_total; do
         _v="$_v $(attr "$1" / "$_a")"
     done
-    echo $_v | awk '{ printf "%.9g %.9g %.9g %.9g %.17g %.17g\n", $1 + $2 + $3, $4, $5, $6, $7, $8 }'
+    echo $_v | awk -v noio="${2:-}" '{ printf "%.9g %.9g %.9g %.9g %.17g %.17g\n",
+        (noio == "iter" ? 0 : $1) + $2 + $3, $4, $5, $6, $7, $8 }'
 }
 # "HI" "LO" ITERATIONS -> the per-iteration difference of each field
 per_iter() {
@@ -228,11 +232,12 @@ measure() {
         _i1=$(attr "$WORK/m$ITERS.h5" / n_iter)
         [ "$_i1" -gt "$_i0" ] ||
             die "k-means stopped after $_i1 iterations at most (strict convergence): raise N or lower ITERS"
-        _vk=$(per_iter "$(acct "$WORK/m$ITERS.h5")" "$(acct "$WORK/m$ITERS_LO.h5")" $((_i1 - _i0)))
+        _vk=$(per_iter "$(acct "$WORK/m$ITERS.h5" iter)" "$(acct "$WORK/m$ITERS_LO.h5" iter)" \
+            $((_i1 - _i0)))
         _i0=$(attr "$WORK/e$TSNE_ITERS_LO.h5" /embedding n_iter)
         _i1=$(attr "$WORK/e$TSNE_ITERS.h5" /embedding n_iter)
         [ "$_i1" -gt "$_i0" ] || die "t-SNE stopped after $_i1 iterations at most: raise TSNE_N"
-        _vt=$(per_iter "$(acct "$WORK/e$TSNE_ITERS.h5")" "$(acct "$WORK/e$TSNE_ITERS_LO.h5")" \
+        _vt=$(per_iter "$(acct "$WORK/e$TSNE_ITERS.h5" iter)" "$(acct "$WORK/e$TSNE_ITERS_LO.h5" iter)" \
             $((_i1 - _i0)))
         if positive kmeans "$_np" "$_vk" && positive tsne "$_np" "$_vt"; then
             break
