@@ -612,21 +612,28 @@ def scaling(R, O):
     O.m("StrongKmeansBytes", tex_escape(t.cell("kmeans", "bytes/rank measured")), model.name)
     (tgt,) = notes.search(ws(r"at least ([0-9]+) % from 1 to 2 ranks"), "90 % target")
     O.m("ScaleTarget", tgt, s)
-    nt = notes.table("kernel")
-    alone = nt.cell("avx512 (the default here)", "one process alone")
-    both = nt.cell("avx512 (the default here)", "two at once, each")
-    loss = nt.cell("avx512 (the default here)", "per-iteration loss")
-    m = re.match(r"([0-9]+) % slower \(([0-9.]+) %", loss)
-    if not m:
-        fail(s, "table at line %d: avx512 per-iteration loss '%s' unreadable" % (nt.line, loss))
-    O.m("ScaleAloneAvx", number(s, "one process alone", alone.replace(" s", "")), s)
-    O.m("ScaleBothAvx", number(s, "two at once", both.replace(" s", "")), s)
-    O.m("ScaleLossAvx", m.group(1), s)
-    O.m("ScaleCeiling", m.group(2), s)
-    loss2 = nt.cell("avx2", "per-iteration loss")
-    O.m("ScaleLossAvxTwo", number(s, "avx2 per-iteration loss", loss2.replace("%", "")), s)
-    (slower,) = notes.search(ws(r"that kernel is ([0-9.]+)x slower"), "avx2 slowdown")
-    O.m("ScaleAvxTwoSlower", slower, s)
+    # the k-means efficiency of each repetition (this machine's spread)
+    rt = notes.table("repetition")
+    effs, ones, waits = [], [], []
+    for r in rt.rows:
+        key = r[0].strip()
+        effs.append(float(number(s, "repetition %s efficiency" % key,
+                                 rt.cell(key, "efficiency").replace("%", "").strip())))
+        ones.append(float(rt.num(key, "1 rank s")))
+        waits.append(float(rt.num(key, "2 ranks: wait at the allreduce, s")))
+    if len(effs) < 2:
+        fail(s, "table at line %d: fewer than 2 repetitions" % rt.line)
+    eff_sorted = sorted(effs)
+    mid = len(eff_sorted) // 2
+    med = eff_sorted[mid] if len(eff_sorted) % 2 else (eff_sorted[mid - 1] + eff_sorted[mid]) / 2
+    O.m("ScaleRepCount", str(len(effs)), s)
+    O.m("ScaleRepMin", "%.1f" % min(effs), s)
+    O.m("ScaleRepMax", "%.1f" % max(effs), s)
+    O.m("ScaleRepMedian", "%.1f" % med, s)
+    O.m("ScaleOneMin", "%.3f" % min(ones), s)
+    O.m("ScaleOneMax", "%.3f" % max(ones), s)
+    O.m("ScaleWaitMin", "%.3f" % min(waits), s)
+    O.m("ScaleWaitMax", "%.3f" % max(waits), s)
     km1, km2, kme, the, f1e, tse = notes.search(ws(
         r"Weak efficiency T\(1, n\) / T\(2, 2n\): k-means ([0-9.]+) / ([0-9.]+) s per iteration "
         r"\(([0-9]+) %.*?thresholds ([0-9]+) %, F1 sweep ([0-9]+) %.*?t-SNE ([0-9]+) %"),
@@ -676,6 +683,10 @@ def scaling(R, O):
             ph, "strong: efficiency at P = %s" % pmax).replace("%", "")), s)
     O.m("ModelTsneBelowHalf", number(s, "tsne strong below 50 %", mt.cell(
         "tsne", "strong: below 50 % at P")), s)
+    O.m("ModelTsneWhy", tex_escape(mt.cell("tsne", "why")), s)
+    (rep,) = model.search(ws(r"t-SNE's share that every rank repeats[^:]*: s = ([0-9.]+) of its "
+                             r"1-rank time"), "t-SNE repeated share")
+    O.m("ModelTsneRepeated", rep, s)
     O.tables["tab-model.tex"] = body
     (kbytes,) = model.search(r"one allreduce of the adk_repro accumulator, [^=]*= ([0-9.]+) kB",
                              "k-means allreduce bytes")
