@@ -1,6 +1,7 @@
 /*
  * adk_kfit: what the pieces of a k-means fit share (internal to adk_kmeans, not installed): the
- * fit's state fit_t, and the rows fetched by global index.
+ * fit's state fit_t, which the driver (adk_kmeans) and adk_kinit (initialisation) work on, and
+ * the rows fetched by global index.
  */
 #ifndef ADK_KFIT_H
 #define ADK_KFIT_H
