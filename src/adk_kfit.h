@@ -1,13 +1,15 @@
 /*
  * adk_kfit: what the pieces of a k-means fit share (internal to adk_kmeans, not installed): the
- * fit's state fit_t, which the driver (adk_kmeans) and adk_kinit (initialisation) work on, and
- * the rows fetched by global index.
+ * fit's state fit_t, which adk_kmeans (the driver), adk_kstep (Lloyd's E- and M-step), adk_kbound
+ * (the exact bounds and the incremental M-step) and adk_kinit (initialisation) all work on, the
+ * rows fetched by global index, and the row sum both M-steps form partials with.
  */
 #ifndef ADK_KFIT_H
 #define ADK_KFIT_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "adk_ctx.h"
 #include "adk_dist.h"
@@ -61,7 +63,7 @@ typedef struct {
     double drift2;  /* the second largest drift */
     size_t drift1_of;
     double *gmin;     /* ADK_DIST_CHUNK x ngroups: the kernel's smallest values per group */
-    double bslack;    /* relative slack of every bound (bound_slack) */
+    double bslack;    /* relative slack of every bound (adk_kbound_slack) */
     double bcmax;     /* >= the largest centre norm, this pass */
     int64_t ncomp;    /* rows the kernel computed, this pass (local) */
     int64_t ntight;   /* rows whose upper bound was recomputed directly, this pass (local) */
@@ -73,8 +75,8 @@ typedef struct {
      * partials' fixed-point images, whatever the order. lacc keeps this rank's share (its blocks)
      * across iterations; when rows change cluster, the two block partials they move between are
      * re-summed from the block's rows under the old and the new labels, in row order with Lloyd's
-     * add_row, and swapped in: old image out, new image in, exactly. Rows that keep their cluster
-     * touch nothing, and lacc is merged into acc before the iteration's one allreduce.
+     * adk_kfit_add_row, and swapped in: old image out, new image in, exactly. Rows that keep their
+     * cluster touch nothing, and lacc is merged into acc before the iteration's one allreduce.
      */
     adk_racc_t *lacc;     /* as acc: this rank's block sums and counts of the current labels */
     adk_racc_t *sacc;     /* where a full pass puts block sums and counts: acc (lloyd) or lacc */
@@ -95,6 +97,24 @@ typedef struct {
     int64_t n_update;     /* Lloyd iterations of the fit (M-step passes) */
     int64_t n_incr;       /* of them, those whose sums were updated incrementally */
 } fit_t;
+
+/* s += x elementwise, two at a time in SSE2 registers (same bits as the scalar loop). Inline: it
+ * runs once per row in the Lloyd chunk and in the incremental re-sum alike. */
+static inline void adk_kfit_add_row(double *s, const double *x, size_t d)
+{
+    typedef double v2d __attribute__((vector_size(16)));
+    size_t j = 0;
+    for (; j + 2 <= d; j += 2) {
+        v2d a, b;
+        memcpy(&a, s + j, sizeof(a));
+        memcpy(&b, x + j, sizeof(b));
+        a += b;
+        memcpy(s + j, &a, sizeof(a));
+    }
+    for (; j < d; j++) {
+        s[j] += x[j];
+    }
+}
 
 /**
  * The rows of global indices g[0..m), centred (minus f->mean), into out (m x d) on every rank.

@@ -19,7 +19,6 @@
 #include "adk_kmeans.h"
 #include "adk_mem.h"
 
-#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,13 +27,14 @@
 #include "adk_dist.h"
 #include "adk_h5.h"
 #include "adk_io.h"
+#include "adk_kbound.h"
 #include "adk_kfit.h"
 #include "adk_kinit.h"
+#include "adk_kstep.h"
 #include "adk_part.h"
 #include "adk_repro.h"
 #include "adk_rng.h"
 #include "adk_rowsrc.h"
-#include "adk_vec.h"
 
 void adk_kmeans_params_default(adk_kmeans_params_t *p)
 {
@@ -118,726 +118,6 @@ void adk_kmeans_model_free(adk_kmeans_model_t *m)
 }
 
 /* ------------------------------------------------------------------------------------------ */
-/* Per-block exact accumulation                                                               */
-
-/* Flush the current block's partial sums into the exact accumulator. */
-static void flush_block(fit_t *f)
-{
-    size_t d = f->d;
-    for (size_t t = 0; t < f->ntouched; t++) {
-        size_t c = (size_t)f->touched[t];
-        for (size_t j = 0; j < d; j++) {
-            adk_racc_add(f->sacc, c * d + j, f->part[c * d + j]);
-            f->part[c * d + j] = 0.0;
-        }
-        adk_racc_addi(f->sacc, c, f->pcount[c]);
-        f->pcount[c] = 0;
-    }
-    f->ntouched = 0;
-    adk_racc_add(f->acc, f->k * d, f->pinert);
-    f->pinert = 0.0;
-}
-
-/* s += x elementwise, two at a time in SSE2 registers (same bits as the scalar loop). */
-typedef double v2d __attribute__((vector_size(16)));
-static void add_row(double *s, const double *x, size_t d)
-{
-    size_t j = 0;
-    for (; j + 2 <= d; j += 2) {
-        v2d a, b;
-        memcpy(&a, s + j, sizeof(a));
-        memcpy(&b, x + j, sizeof(b));
-        a += b;
-        memcpy(s + j, &a, sizeof(a));
-    }
-    for (; j < d; j++) {
-        s[j] += x[j];
-    }
-}
-
-/* One chunk of a Lloyd E-step (and M-step accumulation when f->update). */
-static void lloyd_chunk(void *ud, size_t first, size_t count, const double *rows,
-                        const int32_t *label, const double *best)
-{
-    (void)best;
-    fit_t *f = ud;
-    size_t d = f->d;
-    double sq[ADK_DIST_CHUNK];
-    adk_dist_sq_assigned(f->ws, rows, label, count, f->cen->c, sq);
-    for (size_t i = 0; i < count; i++) {
-        int32_t a = label[i];
-        size_t li = f->woff + first + i;
-        int32_t *lab = f->labels + li;
-        f->changed += *lab != a;
-        *lab = a;
-        const double *xr = rows + i * d;
-        if (f->update) {
-            add_row(f->part + (size_t)a * d, xr, d);
-            if (f->pcount[a]++ == 0) {
-                f->touched[f->ntouched++] = a;
-            }
-        }
-        f->pinert += sq[i];
-        if (f->row0 + (int64_t)li + 1 == f->next_flush) {
-            flush_block(f);
-            f->next_flush = f->next_flush + f->block < f->n ? f->next_flush + f->block : f->n;
-        }
-    }
-}
-
-/*
- * Scales of the exact accumulator: block sums of centred values, block inertia. Those of the sums
- * depend on the data alone (column bounds, block size), so they are the same for the whole fit:
- * what the incremental M-step relies on. Every accumulator gets them (acc, and lacc kept aside).
- */
-static void set_scales(fit_t *f, double cmax)
-{
-    adk_racc_t *a[2] = {f->acc, f->lacc};
-    /* ||x - c|| <= max||x|| + max||c||: squared and times the block, one bit to spare */
-    double r = f->maxnorm + cmax;
-    for (int q = 0; q < 2 && a[q]; q++) {
-        for (size_t c = 0; c < f->k; c++) {
-            for (size_t j = 0; j < f->d; j++) {
-                adk_racc_set_scale(a[q], c * f->d + j,
-                                   adk_repro_exponent(f->colmax[j] * (double)f->block) + 1);
-            }
-        }
-        adk_racc_set_scale(a[q], f->k * f->d, adk_repro_exponent(r * r * (double)f->block) + 1);
-    }
-}
-
-/* Largest centre norm: part of the inertia bound (file centroids may lie outside the data). */
-static double centre_max_norm(const fit_t *f)
-{
-    double m = 0.0;
-    for (size_t c = 0; c < f->k; c++) {
-        double v = sqrt(f->cen->cn[c]);
-        m = v > m ? v : m;
-    }
-    return m * (1.0 + 1e-12);
-}
-
-/* A window of an E-step: its global first row keeps the chunks where they are in memory, its
- * local offset places the labels. */
-static int estep_window(void *ud, const adk_rows_t *w, size_t off)
-{
-    fit_t *f = ud;
-    f->woff = off;
-    adk_dist_nearest_blocks(f->ws, f->cen, w->x, w->nloc, w->row0, f->mean, lloyd_chunk, f);
-    return ADK_OK;
-}
-
-/* ------------------------------------------------------------------------------------------ */
-/* Exact acceleration: Hamerly's bounds, rigorous against the kernel's rounding                */
-
-/*
- * Every quantity below is a bound on an exact distance between the doubles the kernel sees (the
- * staged rows x' = x - mean and the centres c_j), made safe against rounding:
- * - the kernel's value v_j = fl(||c_j||^2 - 2 x'.c_j) (cn_j itself rounded, a dot product of d
- *   terms in any order, one more operation for beta = 1) is within
- *   E = G (||x'|| + max ||c||)^2 + DBL_MIN of ||x' - c_j||^2 - ||x'||^2, with
- *   G = (4 d + 64) 2^-53 >= 2 gamma_{d+2} (Higham, Accuracy and Stability, sec. 3.1; DBL_MIN
- *   covers underflow in the products); G also covers every direct distance and norm below;
- * - a row keeps its label a without the kernel only if lb^2 - ub^2 > 2E (computed > 3E), lb a lower
- *   bound on the distance to every other centre and ub an upper bound on the distance to c_a: then
- *   v_a < v_j for every j != a, and the kernel's first minimum is a, as in Lloyd;
- * - sums, differences and square roots of bounds are rounded outwards by 2^-49 relative, which
- *   covers their own rounding (u = 2^-53 each).
- */
-#define B_UP (1.0 + 0x1p-49)
-#define B_DN (1.0 - 0x1p-49)
-
-static double bound_slack(size_t d)
-{
-    return ldexp(4.0 * (double)d + 64.0, -53);
-}
-
-/* The kernel's error bound E for a row of norm at most xn. */
-static double kernel_err(const fit_t *f, double xn)
-{
-    double r = xn + f->bcmax;
-    return f->bslack * r * r + DBL_MIN;
-}
-
-/* Whether ub (>= d(x, c_a)) and lb (<= d(x, c_j), j != a) prove the kernel keeps label a. */
-static int proves(double ub, double lb, double e)
-{
-    return lb > ub && (lb - ub) * (lb + ub) > 3.0 * e;
-}
-
-/* Squared distance from a row, centred as the kernel stages it, to a centre. */
-static double sq_centred(const double *x, const double *mean, const double *c, size_t d)
-{
-    double s = 0.0;
-    for (size_t j = 0; j < d; j++) {
-        double t = (x[j] - mean[j]) - c[j];
-        s += t * t;
-    }
-    return s;
-}
-
-/*
- * Yinyang's groups (Ding et al., ICML 2015): the centres of a run's first pass clustered into
- * ngroups groups by five Lloyd steps on the centres themselves, from centres spread over the
- * index range (ties to the lowest index). The same on every rank: the centres are.
- */
-static void make_groups(fit_t *f)
-{
-    size_t k = f->k, d = f->d, t = f->ngroups;
-    const double *c = f->cen->c;
-    double *gc = f->bc;     /* scratch until the pass ends (then it takes the centres) */
-    double *cnt = f->drift; /* scratch too: k >= t values */
-    for (size_t q = 0; q < t; q++) {
-        memcpy(gc + q * d, c + (q * k / t) * d, d * sizeof(double));
-    }
-    for (int it = 0; it < 5; it++) {
-        for (size_t j = 0; j < k; j++) {
-            size_t b = 0;
-            double bd = INFINITY;
-            for (size_t q = 0; q < t; q++) {
-                double v = adk_dist_sq(c + j * d, gc + q * d, d);
-                if (v < bd) {
-                    bd = v;
-                    b = q;
-                }
-            }
-            f->group[j] = (int32_t)b;
-        }
-        for (size_t q = 0; q < t; q++) {
-            cnt[q] = 0.0;
-        }
-        for (size_t j = 0; j < k; j++) {
-            cnt[f->group[j]] += 1.0;
-        }
-        for (size_t q = 0; q < t; q++) {
-            if (cnt[q] > 0.0) { /* an empty group keeps its centre */
-                memset(gc + q * d, 0, d * sizeof(double));
-            }
-        }
-        for (size_t j = 0; j < k; j++) {
-            size_t q = (size_t)f->group[j];
-            for (size_t e = 0; e < d; e++) {
-                gc[q * d + e] += c[j * d + e] / cnt[q];
-            }
-        }
-    }
-}
-
-/*
- * Before a pass with new centres, what every row's bounds need: the centres' drift since bc (the
- * largest two for Hamerly, the largest of each group for Yinyang) and each centre's separation
- * from the others. Without valid bounds (a new run, a resumed one) every row is marked: one full
- * pass.
- */
-static void bounds_prepare(fit_t *f)
-{
-    size_t k = f->k, d = f->d;
-    const double *c = f->cen->c;
-    double g = f->bslack, cm = 0.0;
-    for (size_t j = 0; j < k; j++) {
-        cm = f->cen->cn[j] > cm ? f->cen->cn[j] : cm;
-    }
-    f->bcmax = sqrt(cm) * (1.0 + g);
-    f->ncomp = 0;
-    f->ntight = 0;
-    if (!f->bvalid) {
-        if (f->group) {
-            make_groups(f);
-        }
-        memset(f->need, 1, f->nloc);
-        return;
-    }
-    for (size_t q = 0; f->group && q < f->ngroups; q++) {
-        f->gdrift[q] = 0.0;
-    }
-    double p1 = 0.0, p2 = 0.0; /* the two largest drifts, p1 of centre i1 */
-    size_t i1 = 0;
-    for (size_t j = 0; j < k; j++) {
-        double p = sqrt(adk_dist_sq(c + j * d, f->bc + j * d, d)) * (1.0 + g);
-        f->drift[j] = p;
-        if (f->group && p > f->gdrift[f->group[j]]) {
-            f->gdrift[f->group[j]] = p;
-        }
-        if (p > p1) {
-            p2 = p1;
-            p1 = p;
-            i1 = j;
-        } else if (p > p2) {
-            p2 = p;
-        }
-        f->sep[j] = INFINITY;
-    }
-    f->drift1 = p1;
-    f->drift2 = p2;
-    f->drift1_of = i1;
-    for (size_t j = 0; j < k; j++) {
-        for (size_t q = j + 1; q < k; q++) {
-            double s = sqrt(adk_dist_sq(c + j * d, c + q * d, d)) * (1.0 - g);
-            f->sep[j] = s < f->sep[j] ? s : f->sep[j];
-            f->sep[q] = s < f->sep[q] ? s : f->sep[q];
-        }
-    }
-}
-
-/*
- * Rows [off, off + count) of a window (values x): move their bounds by the drifts (Hamerly: ub +
- * drift of its centre, lb - the largest drift of the others), use the centres' separation
- * (d(x, c_j) >= d(c_a, c_j) - ub), and mark the rows they do not settle even after ub is recomputed
- * directly from the row. Local.
- */
-static void bounds_rows(fit_t *f, const double *x, size_t off, size_t count)
-{
-    size_t d = f->d, t = f->ngroups;
-    const double *c = f->cen->c;
-    double g = f->bslack;
-    enum { BATCH = 64 };
-    size_t at[BATCH];
-    double lbs[BATCH];
-    /* in batches: the rows the moved bounds leave open are read for the second chance after
-     * their loads were all asked for (prefetched), not one cache miss at a time */
-    for (size_t r0 = 0; r0 < count; r0 += BATCH) {
-        size_t nb = count - r0 < BATCH ? count - r0 : BATCH, nt = 0;
-        for (size_t r = r0; r < r0 + nb; r++) {
-            size_t i = off + r;
-            size_t a = (size_t)f->labels[i];
-            double ub = (f->ub[i] + f->drift[a]) * B_UP, lb;
-            if (!f->group) { /* Hamerly: the largest drift of the other centres */
-                lb = f->lb[i] - (a == f->drift1_of ? f->drift2 : f->drift1);
-                lb = lb > 0.0 ? lb * B_DN : 0.0;
-                f->lb[i] = lb;
-            } else { /* Yinyang: each group's bound by its largest drift; the smallest of them */
-                double *l = f->lb + i * t;
-                lb = INFINITY;
-                for (size_t q = 0; q < t; q++) {
-                    double v = l[q] - f->gdrift[q];
-                    l[q] = v > 0.0 ? v * B_DN : 0.0;
-                    lb = l[q] < lb ? l[q] : lb;
-                }
-            }
-            double e = kernel_err(f, f->xn[i]);
-            double sb = (f->sep[a] - ub) * B_DN; /* only used when positive: then rounded down */
-            f->ub[i] = ub;
-            f->need[i] = 0;
-            if (!proves(ub, lb > sb ? lb : sb, e)) {
-                const char *row = (const char *)(x + r * d);
-                for (size_t o = 0; o < d * sizeof(double); o += 64) {
-                    __builtin_prefetch(row + o);
-                }
-                at[nt] = r;
-                lbs[nt++] = lb;
-            }
-        }
-        for (size_t q = 0; q < nt; q++) { /* Hamerly's second chance: the exact distance */
-            size_t r = at[q], i = off + r, a = (size_t)f->labels[i];
-            double ub = sqrt(sq_centred(x + r * d, f->mean, c + a * d, d)) * (1.0 + g);
-            double sb = (f->sep[a] - ub) * B_DN;
-            f->ntight++;
-            f->ub[i] = ub;
-            f->need[i] = !proves(ub, lbs[q] > sb ? lbs[q] : sb, kernel_err(f, f->xn[i]));
-        }
-    }
-}
-
-/* Fresh bounds of local row li from the kernel's values: v_a (best) and the smallest of each
- * group's others (gmin), plus ||x'||^2 of the staged row, widened by 2E. */
-static void fresh_bounds(fit_t *f, size_t li, const double *row, double best, const double *gmin)
-{
-    f->ncomp++;
-    double xx = adk_vec_norm2(row, f->d);
-    double xn = sqrt(xx) * (1.0 + f->bslack);
-    double e = kernel_err(f, xn);
-    double u2 = best + xx + 2.0 * e;
-    f->xn[li] = xn;
-    f->ub[li] = sqrt(u2 > 0.0 ? u2 : 0.0) * B_UP;
-    for (size_t q = 0; q < f->ngroups; q++) {
-        double l2 = gmin[q] + xx - 2.0 * e;
-        f->lb[li * f->ngroups + q] = l2 > 0.0 ? sqrt(l2) * B_DN : 0.0;
-    }
-}
-
-/*
- * One chunk of an accelerated pass: rows the kernel computed get its label and fresh bounds from
- * its values (v_a and the second smallest, plus ||x'||^2, widened by 2E), the others keep theirs;
- * then exactly Lloyd's accumulation.
- */
-static void bounds_chunk(void *ud, size_t first, size_t count, const double *rows,
-                         const int32_t *label, const double *best, const double *gmin)
-{
-    fit_t *f = ud;
-    size_t d = f->d;
-    int32_t lab[ADK_DIST_CHUNK];
-    for (size_t i = 0; i < count; i++) {
-        size_t li = f->woff + first + i;
-        if (label[i] < 0) {
-            lab[i] = f->labels[li];
-            continue;
-        }
-        lab[i] = label[i];
-        fresh_bounds(f, li, rows + i * d, best[i], gmin + i * f->ngroups);
-    }
-    lloyd_chunk(f, first, count, rows, lab, best);
-}
-
-/*
- * The incremental M-step's re-sum of one block [bs, be) (global; within the window), whose rows
- * chg_row[c0..c1) changed label: the partials of every cluster those rows left or joined, under
- * the labels before (opart) and after (part), each in row order with add_row on the row centred
- * as the kernel stages it, so each is bit for bit the partial Lloyd's pass forms with those labels.
- * lacc then trades each old partial's image for the new one's (a cluster with no row in the block
- * has the partial 0, whose image is 0, as Lloyd, which adds nothing for it).
- */
-static void resum_block(fit_t *f, int64_t bs, int64_t be, size_t c0, size_t c1)
-{
-    size_t d = f->d, nt = 0;
-    for (size_t q = c0; q < c1; q++) {
-        int32_t cs[2] = {f->chg_old[q], f->labels[f->chg_row[q]]};
-        for (int t = 0; t < 2; t++) {
-            if (!f->mark[cs[t]]) {
-                f->mark[cs[t]] = 1;
-                f->touched[nt++] = cs[t];
-            }
-        }
-    }
-    /* the rows to add, then their loads asked for a few rows ahead (they lie scattered) */
-    size_t q = c0, m = 0, lo = (size_t)(bs - f->row0);
-    for (size_t r = lo; r < (size_t)(be - f->row0); r++) {
-        int32_t now = f->labels[r], before = now;
-        if (q < c1 && f->chg_row[q] == r) {
-            before = f->chg_old[q++];
-        }
-        if (f->mark[before] || f->mark[now]) {
-            f->rs_row[m] = (int32_t)(r - lo);
-            f->rs_before[m++] = before;
-        }
-    }
-    const double *xb = f->wx + (lo - f->woff) * d;
-    for (size_t p = 0; p < m; p++) {
-        if (p + 8 < m) {
-            const char *ahead = (const char *)(xb + (size_t)f->rs_row[p + 8] * d);
-            for (size_t o = 0; o < d * sizeof(double); o += 64) {
-                __builtin_prefetch(ahead + o);
-            }
-        }
-        const double *x = xb + (size_t)f->rs_row[p] * d;
-        int32_t before = f->rs_before[p], now = f->labels[lo + (size_t)f->rs_row[p]];
-        for (size_t j = 0; j < d; j++) {
-            f->xrow[j] = x[j] - f->mean[j];
-        }
-        if (f->mark[before]) {
-            add_row(f->opart + (size_t)before * d, f->xrow, d);
-        }
-        if (f->mark[now]) {
-            add_row(f->part + (size_t)now * d, f->xrow, d);
-        }
-    }
-    for (size_t t = 0; t < nt; t++) {
-        size_t c = (size_t)f->touched[t];
-        for (size_t j = 0; j < d; j++) {
-            adk_racc_add(f->lacc, c * d + j, -f->opart[c * d + j]);
-            adk_racc_add(f->lacc, c * d + j, f->part[c * d + j]);
-            f->opart[c * d + j] = 0.0;
-            f->part[c * d + j] = 0.0;
-        }
-        f->mark[c] = 0;
-    }
-}
-
-/* Re-sum the blocks with pending changes that end at or before global row @p upto. */
-static void resum_pending(fit_t *f, int64_t upto)
-{
-    size_t done = 0;
-    while (done < f->nchg) {
-        int64_t g = f->row0 + (int64_t)f->chg_row[done];
-        int64_t bs = g / f->block * f->block;
-        int64_t be = bs + f->block < f->n ? bs + f->block : f->n;
-        if (be > upto) {
-            break;
-        }
-        size_t e = done;
-        while (e < f->nchg && f->row0 + (int64_t)f->chg_row[e] < be) {
-            e++;
-        }
-        resum_block(f, bs, be, done, e);
-        done = e;
-    }
-    if (done > 0) {
-        memmove(f->chg_row, f->chg_row + done, (f->nchg - done) * sizeof(size_t));
-        memmove(f->chg_old, f->chg_old + done, (f->nchg - done) * sizeof(int32_t));
-        f->nchg -= done;
-    }
-}
-
-/*
- * One chunk of an incremental pass (only chunks with rows the bounds do not settle; only those
- * rows are staged): fresh bounds, and each changed label recorded with its count moved; the
- * blocks that end in the chunk are re-summed. No inertia: only the last pass reports it.
- */
-static void incr_chunk(void *ud, size_t first, size_t count, const double *rows,
-                       const int32_t *label, const double *best, const double *gmin)
-{
-    fit_t *f = ud;
-    for (size_t i = 0; i < count; i++) {
-        if (label[i] < 0) {
-            continue;
-        }
-        size_t li = f->woff + first + i;
-        fresh_bounds(f, li, rows + i * f->d, best[i], gmin + i * f->ngroups);
-        int32_t a = label[i], o = f->labels[li];
-        if (a != o) {
-            f->chg_row[f->nchg] = li;
-            f->chg_old[f->nchg++] = o;
-            f->labels[li] = a;
-            f->changed++;
-            adk_racc_addi(f->lacc, (size_t)o, -1);
-            adk_racc_addi(f->lacc, (size_t)a, 1);
-        }
-    }
-    resum_pending(f, f->row0 + (int64_t)(f->woff + first + count));
-}
-
-/* A window of an accelerated pass (as estep_window): the bounds of its rows move first, then the
- * kernel sees the rows they do not settle. */
-static int bounds_window(void *ud, const adk_rows_t *w, size_t off)
-{
-    fit_t *f = ud;
-    size_t d = f->d, a = 0;
-    /* piece by piece, each whole blocks and whole chunks (both powers of two), so the rows one
-     * piece reads for its bounds, its kernel and its blocks' re-sums are still in cache */
-    int64_t step = f->block > ADK_DIST_CHUNK ? f->block : ADK_DIST_CHUNK;
-    while (a < w->nloc) {
-        int64_t g = w->row0 + (int64_t)a;
-        size_t b = a + (size_t)(step - g % step);
-        b = b < w->nloc ? b : w->nloc;
-        f->woff = off + a;
-        f->wx = w->x + a * d;
-        if (f->bvalid) {
-            bounds_rows(f, f->wx, f->woff, b - a);
-        }
-        adk_dist_nearest_bounds(f->ws, f->cen, f->wx, b - a, g, f->mean, f->need + f->woff, f->incr,
-                                f->ngroups, f->group, f->gmin, f->incr ? incr_chunk : bounds_chunk,
-                                f);
-        if (f->incr) { /* the piece ends with a block (incr_ok): its blocks are complete */
-            resum_pending(f, INT64_MAX);
-        }
-        a = b;
-    }
-    return ADK_OK;
-}
-
-/* E-step over all local rows (+ M-step sums when update), then the one allreduce. */
-static int estep(fit_t *f, int update)
-{
-    adk_racc_zero(f->acc);
-    set_scales(f, centre_max_norm(f));
-    f->update = update;
-    f->sacc = f->algo == ADK_KMEANS_LLOYD ? f->acc : f->lacc; /* lloyd: AUTO may have become it */
-    f->changed = 0;
-    f->ntouched = 0;
-    f->pinert = 0.0;
-    int64_t end = (f->row0 / f->block + 1) * f->block;
-    f->next_flush = end < f->n ? end : f->n;
-    int st;
-    if (f->algo == ADK_KMEANS_LLOYD) {
-        st = adk_rowsrc_pass(f->src, estep_window, f);
-        f->ncomp = (int64_t)f->nloc;
-        f->ntight = 0;
-    } else {
-        /* incremental sums need the last pass's ones (no inertia then: only the last pass's is
-         * reported, the per-iteration lines show "-") */
-        /* ... and only when few rows change: each changed row re-sums its block's partials of
-         * two clusters twice (labels before and after), so with more than n/k changes (the
-         * last pass's, agreed) one full pass costs less; the sums are the same bits either way */
-        f->incr = update && f->svalid && f->incr_ok &&
-                  (f->incr_always || f->prev_changed * (int64_t)f->k < f->n);
-        if (!f->incr) {
-            adk_racc_zero(f->lacc); /* rebuilt from every row (when update) */
-        }
-        f->nchg = 0;
-        bounds_prepare(f);
-        st = adk_rowsrc_pass(f->src, bounds_window, f);
-        memcpy(f->bc, f->cen->c, f->k * f->d * sizeof(double));
-        f->bvalid = st == ADK_OK;
-        f->svalid = st == ADK_OK && update;
-        if (update) {
-            adk_racc_merge(f->acc, f->lacc);
-        }
-    }
-    if (st != ADK_OK) {
-        return st;
-    }
-    if (update) {
-        f->n_update++;
-        f->n_incr += f->incr;
-    }
-    adk_racc_addi(f->acc, f->k, f->changed);
-    if (update && f->ck && f->ck->stop_wanted) { /* stop requests ride on the same allreduce */
-        adk_racc_addi(f->acc, f->k + 1, f->ck->stop_wanted(f->ck->ud, f->run, f->iter) != 0);
-    }
-    /* statistics only (a BLAS chunk split between ranks is computed on both) */
-    adk_racc_addi(f->acc, f->k + 2, f->ncomp);
-    adk_racc_addi(f->acc, f->k + 3, f->ntight);
-    st = adk_racc_allreduce(f->ctx, f->acc); /* accounted as MPI by adk_ctx */
-    if (st == ADK_OK) {
-        f->prev_changed = adk_racc_geti(f->acc, f->k);
-        f->dist_done += (double)adk_racc_geti(f->acc, f->k + 2) * (double)f->k +
-                        (double)adk_racc_geti(f->acc, f->k + 3);
-        f->dist_all += (double)f->n * (double)f->k;
-    }
-    return st;
-}
-
-/* Fraction of the row-centre distances of the last pass that the bounds skipped. */
-static double pass_skipped(const fit_t *f)
-{
-    double done = (double)adk_racc_geti(f->acc, f->k + 2) * (double)f->k +
-                  (double)adk_racc_geti(f->acc, f->k + 3);
-    return 1.0 - done / ((double)f->n * (double)f->k);
-}
-
-/* ------------------------------------------------------------------------------------------ */
-/* Empty clusters                                                                             */
-
-typedef struct {
-    double dist;
-    int64_t row;
-} far_t;
-
-/* Larger distance first; equal distances: lower global row first. */
-static int far_before(const far_t *a, const far_t *b)
-{
-    return a->dist > b->dist || (a->dist == b->dist && a->row < b->row);
-}
-
-/* Each rank's m farthest rows from the old centres of their clusters, kept sorted. */
-typedef struct {
-    fit_t *f;
-    const double *old;
-    far_t *mine;
-    size_t m, nm;
-} far_pass_t;
-
-static int far_window(void *ud, const adk_rows_t *w, size_t off)
-{
-    far_pass_t *fp = ud;
-    fit_t *f = fp->f;
-    size_t d = f->d, m = fp->m;
-    far_t *mine = fp->mine;
-    for (size_t i = 0; i < w->nloc; i++) {
-        const double *x = w->x + i * d;
-        const double *c = fp->old + (size_t)f->labels[off + i] * d;
-        double s = 0.0;
-        for (size_t j = 0; j < d; j++) {
-            double t = (x[j] - f->mean[j]) - c[j];
-            s += t * t;
-        }
-        far_t cur = {s, w->row0 + (int64_t)i};
-        if (fp->nm < m || far_before(&cur, &mine[fp->nm - 1])) {
-            size_t p = fp->nm < m ? fp->nm++ : fp->nm - 1;
-            while (p > 0 && far_before(&cur, &mine[p - 1])) {
-                mine[p] = mine[p - 1];
-                p--;
-            }
-            mine[p] = cur;
-        }
-    }
-    return ADK_OK;
-}
-
-/*
- * scikit-learn's _relocate_empty_clusters_dense: the farthest rows (from the old centre of their
- * new cluster) become the empty clusters' sums and leave their own. The m farthest are found as
- * each rank's m farthest, all-gathered (m*P pairs, never the rows), then merged identically.
- */
-static int relocate(fit_t *f, const double *old, int64_t *counts)
-{
-    size_t k = f->k, d = f->d, m = 0;
-    int size = adk_ctx_size(f->ctx);
-    int32_t *empty = adk_malloc(k * sizeof(int32_t));
-    far_t *mine = adk_malloc(k * sizeof(far_t));
-    far_t *all = adk_malloc(k * (size_t)size * sizeof(far_t));
-    int64_t *rows = adk_malloc(k * sizeof(int64_t));
-    double *xr = adk_malloc(k * d * sizeof(double));
-    int st = (empty && mine && all && rows && xr) ? ADK_OK : ADK_ERR(f->ctx, ADK_ENOMEM, "oom");
-    st = adk_ctx_agree(f->ctx, st);
-    for (size_t c = 0; st == ADK_OK && c < k; c++) {
-        if (counts[c] == 0) {
-            empty[m++] = (int32_t)c;
-        }
-    }
-    far_pass_t fp = {f, old, mine, m, 0};
-    if (st == ADK_OK) {
-        st = adk_rowsrc_pass(f->src, far_window, &fp);
-    }
-    size_t nm = fp.nm;
-    for (size_t q = nm; q < m; q++) {
-        mine[q].dist = -1.0; /* padding: never chosen */
-        mine[q].row = INT64_MAX;
-    }
-    if (st == ADK_OK) {
-        MPI_Datatype t;
-        MPI_Type_contiguous((int)sizeof(far_t), MPI_BYTE, &t);
-        MPI_Type_commit(&t);
-        if (ADK_MPI_CALL(f->ctx, (int64_t)m, t,
-                         MPI_Allgather(mine, (int)m, t, all, (int)m, t, adk_ctx_comm(f->ctx))) !=
-            MPI_SUCCESS) {
-            st = ADK_ERR(f->ctx, ADK_EMPI, "MPI_Allgather failed");
-        }
-        MPI_Type_free(&t);
-        st = adk_ctx_agree(f->ctx, st);
-    }
-    if (st == ADK_OK) {
-        /* global top-m by selection over the m*P candidates (identical on every rank) */
-        size_t tot = m * (size_t)size;
-        for (size_t q = 0; q < m; q++) {
-            size_t b = q;
-            for (size_t r = q + 1; r < tot; r++) {
-                if (far_before(&all[r], &all[b])) {
-                    b = r;
-                }
-            }
-            far_t tmp = all[q];
-            all[q] = all[b];
-            all[b] = tmp;
-        }
-        /* all rows on their centres (more clusters than distinct points): nothing to do */
-        if (all[0].dist > 0.0) {
-            for (size_t q = 0; q < m; q++) {
-                rows[q] = all[q].row;
-            }
-            st = adk_kfit_fetch_rows(f, rows, m, xr);
-        } else {
-            m = 0;
-        }
-    }
-    for (size_t q = 0; st == ADK_OK && q < m; q++) {
-        int64_t r = rows[q];
-        int owner = adk_part_owner(f->n, size, f->block, r);
-        int32_t oldc = 0;
-        if (owner == adk_ctx_rank(f->ctx)) {
-            oldc = f->labels[r - f->row0];
-        }
-        st = adk_ctx_bcast(f->ctx, &oldc, 1, MPI_INT32_T, owner);
-        if (st != ADK_OK) {
-            break;
-        }
-        size_t nc = (size_t)empty[q];
-        for (size_t j = 0; j < d; j++) {
-            adk_racc_clear_real(f->acc, nc * d + j);
-            adk_racc_add(f->acc, nc * d + j, xr[q * d + j]);
-            adk_racc_add(f->acc, (size_t)oldc * d + j, -xr[q * d + j]);
-        }
-        counts[nc] = 1;
-        counts[oldc] -= 1;
-    }
-    free(empty);
-    free(mine);
-    free(all);
-    free(rows);
-    free(xr);
-    return st;
-}
-
-/* ------------------------------------------------------------------------------------------ */
 /* One run                                                                                    */
 
 typedef struct {
@@ -845,48 +125,6 @@ typedef struct {
     int n_iter;
     int converged;
 } run_t;
-
-/* M-step from the reduced sums: averaging, empty clusters, centre shift. */
-static int mstep(fit_t *f, double *newc, int64_t *counts, double *shift_tot)
-{
-    size_t k = f->k, d = f->d;
-    int st = ADK_OK;
-    int any_empty = 0;
-    for (size_t c = 0; c < k; c++) {
-        counts[c] = adk_racc_geti(f->acc, c);
-        any_empty |= counts[c] == 0;
-    }
-    if (any_empty) {
-        st = relocate(f, f->cen->c, counts);
-        if (st != ADK_OK) {
-            return st;
-        }
-    }
-    size_t big = 0;
-    for (size_t c = 0; c < k; c++) {
-        if (counts[c] > counts[big]) {
-            big = c;
-        }
-        if (counts[c] > 0) {
-            double alpha = 1.0 / (double)counts[c]; /* scikit-learn multiplies by 1/w */
-            for (size_t j = 0; j < d; j++) {
-                newc[c * d + j] = adk_racc_get(f->acc, c * d + j) * alpha;
-            }
-        }
-    }
-    for (size_t c = 0; c < k; c++) {
-        if (counts[c] == 0) { /* still empty: place it on the largest cluster's centre */
-            memcpy(newc + c * d, newc + big * d, d * sizeof(double));
-        }
-    }
-    double tot = 0.0;
-    for (size_t c = 0; c < k; c++) {
-        double s = sqrt(adk_dist_sq(newc + c * d, f->cen->c + c * d, d));
-        tot += s * s;
-    }
-    *shift_tot = tot;
-    return ADK_OK;
-}
 
 /*
  * The end of a Lloyd iteration after which the run goes on: save every ck->every iterations, and
@@ -929,7 +167,7 @@ static int lloyd_run(fit_t *f, const adk_kmeans_params_t *p, int run,
     int strict = 0, it = 0, stopped = 0;
     if (st == ADK_OK && from) { /* the labels as they were after from->iter iterations */
         adk_centres_set(f->cen, from->prev);
-        st = estep(f, 0);
+        st = adk_kstep_estep(f, 0);
         adk_centres_set(f->cen, from->centres);
         it = from->iter;
     }
@@ -937,9 +175,9 @@ static int lloyd_run(fit_t *f, const adk_kmeans_params_t *p, int run,
         double t0 = adk_now(), shift = 0.0;
         f->run = run;
         f->iter = it + 1;
-        st = estep(f, 1);
+        st = adk_kstep_estep(f, 1);
         if (st == ADK_OK) {
-            st = mstep(f, newc, counts, &shift);
+            st = adk_kstep_mstep(f, newc, counts, &shift);
         }
         if (st != ADK_OK) {
             break;
@@ -960,7 +198,7 @@ static int lloyd_run(fit_t *f, const adk_kmeans_params_t *p, int run,
                          "run %d iter %3d  inertia %s  shift %.3e  changed %lld  skipped %.4f  "
                          "%.3f s",
                          run + 1, it + 1, in, f->mean_var > 0 ? shift / f->mean_var : shift,
-                         (long long)changed, pass_skipped(f), adk_now() - t0);
+                         (long long)changed, adk_kbound_skipped(f), adk_now() - t0);
         }
         if (f->ck) {
             memcpy(f->snap->prev, f->cen->c, k * d * sizeof(double));
@@ -984,7 +222,7 @@ static int lloyd_run(fit_t *f, const adk_kmeans_params_t *p, int run,
         res->converged = stopped;
         (void)strict;
         /* final E-step with the final centres: labels that match them, and the inertia */
-        st = estep(f, 0);
+        st = adk_kstep_estep(f, 0);
         res->inertia = adk_racc_get(f->acc, k * d);
     }
     free(newc);
@@ -1051,7 +289,7 @@ static int ckpt_setup(fit_t *f, const adk_kmeans_params_t *p, int n_init, double
         memcpy(s->best, from->best, f->k * f->d * sizeof(double));
         if (best_l) {
             adk_centres_set(f->cen, best_c);
-            st = estep(f, 0);
+            st = adk_kstep_estep(f, 0);
             memcpy(best_l, f->labels, f->nloc * sizeof(int32_t));
         }
     }
@@ -1283,7 +521,7 @@ static int fit_alloc(fit_t *f)
         f->drift = adk_malloc(k * sizeof(double));
         f->sep = adk_malloc(k * sizeof(double));
         f->gmin = adk_malloc(ADK_DIST_CHUNK * f->ngroups * sizeof(double));
-        f->bslack = bound_slack(d);
+        f->bslack = adk_kbound_slack(d);
         f->incr_always = getenv("ADK_KMEANS_INCR_ALWAYS") != NULL;
         /* the incremental M-step: pending changes of at most one block and one chunk */
         size_t nchg = (size_t)f->block + ADK_DIST_CHUNK;
