@@ -1,8 +1,8 @@
 /*
  * adk_kfit: what the pieces of a k-means fit share (internal to adk_kmeans, not installed): the
  * fit's state fit_t, which adk_kmeans (the driver), adk_kstep (Lloyd's E- and M-step), adk_kbound
- * (the exact bounds and the incremental M-step) and adk_kinit (initialisation) all work on, the
- * rows fetched by global index, and the row sum both M-steps form partials with.
+ * (the exact bounds and the incremental M-step) and adk_kinit (initialisation) all work on, its
+ * set-up, and the row sum both M-steps form partials with.
  */
 #ifndef ADK_KFIT_H
 #define ADK_KFIT_H
@@ -115,6 +115,36 @@ static inline void adk_kfit_add_row(double *s, const double *x, size_t d)
         s[j] += x[j];
     }
 }
+
+/**
+ * Allocate f's buffers for f->k, f->d, f->nloc, f->block and f->algo (the bounds and the
+ * incremental M-step's buffers only for an accelerated algorithm).
+ * @return ADK_OK, ADK_ENOMEM (agreed). Collective over f->ctx.
+ */
+int adk_kfit_alloc(fit_t *f);
+
+/** Free what adk_kfit_alloc (and a checkpoint set-up) allocated; f itself stays. Local. */
+void adk_kfit_free(fit_t *f);
+
+/**
+ * Column means, column max |x - mean|, max centred row norm and the mean feature variance of
+ * f->src into f->mean, f->colmax, f->maxnorm and f->mean_var: four passes, exact sums over the
+ * reproducibility blocks. @return ADK_OK or an agreed error. Collective over f->ctx.
+ */
+int adk_kfit_stats(fit_t *f);
+
+/**
+ * Read the k x d initial centroids of an init file spec ("FILE.h5" means FILE.h5:/centroids) into
+ * *out (allocated, the caller frees). @return ADK_OK, ADK_EDATA (shape, Inf), ADK_EIO, ADK_EHDF5.
+ * Collective over ctx.
+ */
+int adk_kfit_read_init(adk_ctx_t *ctx, const char *spec, size_t k, size_t d, double **out);
+
+/**
+ * Check every value of src: NaN/Inf first, then values whose squares overflow.
+ * @return ADK_OK or ADK_EDATA (agreed). Collective over ctx (one pass).
+ */
+int adk_kfit_check_values(adk_ctx_t *ctx, adk_rowsrc_t *src);
 
 /**
  * The rows of global indices g[0..m), centred (minus f->mean), into out (m x d) on every rank.
