@@ -15,6 +15,11 @@
  * Every pass over the rows goes through an adk_rowsrc: a block in memory, or an HDF5 dataset read
  * window by window (--stream). Windows hold whole distance chunks and the per-block partial sums
  * run on from one window to the next, so a streamed fit performs the in-memory fit's operations.
+ *
+ * This file holds the public API: parameters, the fit driver (runs, checkpoints, best of n_init),
+ * prediction, and the model and state files. The fit's pieces have their own files: adk_kfit (the
+ * shared state fit_t and its set-up), adk_kstep (Lloyd's E- and M-step, empty clusters),
+ * adk_kbound (Hamerly/Yinyang bounds, incremental M-step) and adk_kinit (k-means++, random).
  */
 #include "adk_kmeans.h"
 #include "adk_mem.h"
