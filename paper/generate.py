@@ -522,13 +522,31 @@ def digits(R, O):
         fail(s, "t-SNE row: adkit FN not 'median [min, max]'")
     O.m("DigitsTsneFNAdkMin", m.group(2), s)
     O.m("DigitsTsneFNAdkMax", m.group(3), s)
-    fewer, more, equal, p = f.search(ws(
+    fewer, more, equal, p, rp = f.search(ws(
         r"3 digits t-SNE 2-D: adkit's median FP [0-9.]+ / FN [0-9.]+ vs scikit-learn's [0-9.]+ / "
         r"[0-9.]+: [A-Za-z ]+ \(seed by seed, FN: adkit fewer in ([0-9]+), more in ([0-9]+), "
-        r"equal in ([0-9]+); two-sided sign test p = ([0-9.]+)\)"), "t-SNE sign test")
+        r"equal in ([0-9]+); two-sided sign test p = ([0-9.]+); unpaired, FN: rank-sum p = "
+        r"([0-9.]+)\)"), "t-SNE sign and rank-sum tests")
     O.m("DigitsTsneFewer", fewer, s)
     O.m("DigitsTsneMore", more, s)
     O.m("DigitsTsneSignP", p, s)
+    O.m("DigitsTsneRankP", rp, s)
+    # the 50-seed supplement: the same acceptance line, and where the difference lies
+    p50 = R.fixed("digits-seeds50/REPORT.md")
+    f50 = Md(p50, R.show(p50), "")
+    O.ms(("DigitsFiftySeeds",), f50.search(r"seeds 0-[0-9]+ \(([0-9]+) seeds\)", "seed count"),
+         f50.name)
+    O.ms(("DigitsFiftyFNAdk", "DigitsFiftyFNSk", "DigitsFiftyRankP"), f50.search(ws(
+        r"3 digits t-SNE 2-D: adkit's median FP [0-9.]+ / FN ([0-9.]+) vs scikit-learn's [0-9.]+ / "
+        r"([0-9.]+): .*?rank-sum p = ([0-9.]+)\)"), "50-seed t-SNE line"), f50.name)
+    (kl50a, kl50s) = f50.search(ws(r"\| t-SNE KL divergence \| ([0-9.]+) \[[0-9., ]+\] \| "
+                                   r"([0-9.]+) \["), "50-seed KL")
+    O.m("DigitsFiftyKLAdk", kl50a, f50.name)
+    O.m("DigitsFiftyKLSk", kl50s, f50.name)
+    n50 = R.fixed("digits-seeds50/NOTES.md")
+    nf = Md(n50, R.show(n50), "")
+    O.ms(("DigitsFiftyKmSame", "DigitsFiftyKmOf"), nf.search(
+        r"k-means FN equal in ([0-9]+) of ([0-9]+) seeds", "k-means parity"), nf.name)
     q = f.table("experiment", with_row="1 blobs")
     body = []
     for r in q.rows:

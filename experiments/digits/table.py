@@ -69,6 +69,33 @@ def elbow_choice(path):
     return None
 
 
+def ranksum_p(a, b):
+    """Two-sided Mann-Whitney rank-sum p-value (normal approximation with tie and continuity
+    corrections): the two sides' seeds are independent draws (different random streams), so an
+    unpaired test is the one that fits."""
+    x = sorted((v, i) for i, v in enumerate(list(a) + list(b)))
+    n1, n2 = len(a), len(b)
+    n = n1 + n2
+    rank = [0.0] * n
+    tie = 0.0
+    i = 0
+    while i < n:
+        j = i
+        while j + 1 < n and x[j + 1][0] == x[i][0]:
+            j += 1
+        for k in range(i, j + 1):
+            rank[x[k][1]] = (i + j) / 2 + 1
+        t = j - i + 1
+        tie += t ** 3 - t
+        i = j + 1
+    u = sum(rank[:n1]) - n1 * (n1 + 1) / 2
+    var = n1 * n2 / 12 * ((n + 1) - tie / (n * (n - 1)))
+    if var <= 0:
+        return 1.0
+    z = max(0.0, abs(u - n1 * n2 / 2) - 0.5) / math.sqrt(var)
+    return min(1.0, math.erfc(z / math.sqrt(2)))
+
+
 def main(work, np_, seeds):
     skp = os.path.join(work, "sklearn.json")
     sk = load(skp) if os.path.exists(skp) else None
@@ -108,7 +135,8 @@ def main(work, np_, seeds):
                                f" vs scikit-learn's {np.median(fb):g} / {np.median(nb):g}: "
                                + ("no worse" if ok else "WORSE")
                                + f" (seed by seed, FN: adkit fewer in {fewer}, more in {more}, "
-                               f"equal in {len(na) - m}; two-sided sign test p = {p:.2f})")
+                               f"equal in {len(na) - m}; two-sided sign test p = {p:.2f}; "
+                               f"unpaired, FN: rank-sum p = {ranksum_p(na, nb):.2f})")
         print("| " + " | ".join(row) + " |")
     if verdict:
         print("\nAcceptance (per-cluster 99th percentile, medians over the seeds; \"no worse\": "
