@@ -21,8 +21,9 @@
 # Every number comes from the programs' --timings attributes on their HDF5 outputs (read with
 # tests/tools/adk-h5cmp): seconds = mean over ranks of (I/O + compute + MPI) = each rank's wall
 # time from start to the output's commit, which ends in a collective, so it is the max over
-# ranks to within the commit (per iteration: compute + MPI, see acct); io_s, mpi_s, compute_s are max over ranks; bytes_sent is the max
-# over ranks of the payload handed to MPI. REPS repetitions, medians (seconds_min/max: range).
+# ranks to within the commit (per iteration: compute + MPI, see acct); io_s, mpi_s, compute_s
+# are max over ranks; bytes_sent is the max over ranks of the payload handed to MPI. REPS
+# repetitions, medians (seconds_min/max: range).
 # A rank count above this machine's cores is marked oversubscribed=1: correctness and bytes only.
 # identical: strong scaling, whether the phase's outputs (centroids and labels, thresholds,
 # epsilon, embedding) are the bits of the first rank count of RANKS ("ref"): 1 or 0.
@@ -122,8 +123,9 @@ attr() { # FILE OBJ NAME
 }
 # The run's accounting from FILE's attributes: "seconds io_s mpi_s compute_s bytes bytes_total".
 # acct FILE iter: seconds without the I/O, for the runs differenced into one iteration: an
-# iteration reads and writes nothing, and the I/O of the two runs (the same reads and writes)
-# only adds its run-to-run spread, which at 4,000,000 x 32 was +-0.04 s per iteration.
+# iteration reads and writes nothing, yet the I/O of the two runs (the same reads and writes)
+# did not cancel: at 4,000,000 x 32 on 1 rank the second run's was shorter in every repetition
+# (-0.024 to -0.062 s per iteration), a bias, not a measurement of the iterations.
 acct() {
     _v=
     for _a in timings_io_mean timings_compute_mean timings_mpi_mean timings_io_max timings_mpi_max \
@@ -208,9 +210,9 @@ measure() {
     _w=$WORK
     {
         for it in "$ITERS_LO" "$ITERS"; do
-            echo "adkit-kmeans --timings --quiet --algorithm $KM_ALGO --k $K --init random --n-init 1 --seed 1" \
-                "--max-iter $it --tol 0 --force --out '$_w/m$it.h5' --assign '$_w/a$it.h5'" \
-                "'$_w/data-$_tag.h5:/data'"
+            echo "adkit-kmeans --timings --quiet --algorithm $KM_ALGO --k $K --init random" \
+                "--n-init 1 --seed 1 --max-iter $it --tol 0 --force --out '$_w/m$it.h5'" \
+                "--assign '$_w/a$it.h5' '$_w/data-$_tag.h5:/data'"
         done
         echo "adkit-threshold --timings --quiet --model '$_w/m$ITERS.h5' --assign '$_w/a$ITERS.h5'" \
             "--per-cluster-percentile 99 --out '$_w/thr.h5' --force"
@@ -237,8 +239,8 @@ measure() {
         _i0=$(attr "$WORK/e$TSNE_ITERS_LO.h5" /embedding n_iter)
         _i1=$(attr "$WORK/e$TSNE_ITERS.h5" /embedding n_iter)
         [ "$_i1" -gt "$_i0" ] || die "t-SNE stopped after $_i1 iterations at most: raise TSNE_N"
-        _vt=$(per_iter "$(acct "$WORK/e$TSNE_ITERS.h5" iter)" "$(acct "$WORK/e$TSNE_ITERS_LO.h5" iter)" \
-            $((_i1 - _i0)))
+        _vt=$(per_iter "$(acct "$WORK/e$TSNE_ITERS.h5" iter)" \
+            "$(acct "$WORK/e$TSNE_ITERS_LO.h5" iter)" $((_i1 - _i0)))
         if positive kmeans "$_np" "$_vk" && positive tsne "$_np" "$_vt"; then
             break
         fi
